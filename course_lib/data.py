@@ -1,0 +1,231 @@
+"""Datasets: the registry, checksummed file access, and the loaders with fixed splits.
+
+Every file the course reads is listed in ``datasets/registry.json`` with its canonical URL and
+sha256. :func:`dataset_file` finds a file in this order and verifies it every time:
+
+1. ``$COURSE_DATA_DIR/<path>`` — an offline mirror (CI and this workplace use one);
+2. ``$COURSE_CACHE_DIR/<path>`` — default ``datasets/cache/`` in the repository;
+3. a download from the canonical URL into the cache (``keras.utils.get_file``).
+
+A file whose sha256 differs from the registry, or a file that cannot be found or downloaded,
+raises :class:`DatasetError` with one message that names the file and says what to do.
+Zip archives are verified by the sha256 of the member that is read, because zips of identical
+content differ between hosts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tarfile
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+REGISTRY_PATH = REPO_ROOT / "datasets" / "registry.json"
+DATA_DIR_ENV = "COURSE_DATA_DIR"
+CACHE_DIR_ENV = "COURSE_CACHE_DIR"
+
+
+class DatasetError(RuntimeError):
+    """A dataset file is missing, cannot be downloaded, or fails its checksum."""
+
+
+@dataclass(frozen=True)
+class DatasetFile:
+    """One registered file: where it lives relative to a data folder, and how to verify it."""
+
+    dataset: str
+    path: str  # relative to the data folder, e.g. "tiny_shakespeare/input.txt"
+    url: str
+    sha256: str
+    members: dict[str, str] | None = None  # zip member basename -> sha256 (verify members only)
+    archive_member: str | None = None  # the URL is an archive holding this member
+
+    @property
+    def filename(self) -> str:
+        return Path(self.path).name
+
+
+# --------------------------------------------------------------------------------------------
+# registry
+# --------------------------------------------------------------------------------------------
+
+
+def registry(path: Path = REGISTRY_PATH) -> dict[str, dict]:
+    """All registered datasets by name (description, license, citation, files)."""
+    return {entry["name"]: entry for entry in json.loads(path.read_text())["datasets"]}
+
+
+def registered_file(dataset: str, filename: str | None = None) -> DatasetFile:
+    """The registry entry of ``dataset``'s file ``filename`` (its only file when omitted)."""
+    entries = registry()
+    if dataset not in entries:
+        raise DatasetError(
+            f"unknown dataset {dataset!r}; registered: {', '.join(sorted(entries))}"
+        )
+    files = entries[dataset]["files"]
+    names = [Path(f["path"]).name for f in files]
+    if filename is None and len(files) == 1:
+        filename = names[0]
+    if filename not in names:
+        raise DatasetError(f"dataset {dataset!r} has files {names}; got filename={filename!r}")
+    spec = files[names.index(filename)]
+    return DatasetFile(dataset, spec["path"], spec["url"], spec["sha256"],
+                       spec.get("members"), spec.get("archive_member"))
+
+
+# --------------------------------------------------------------------------------------------
+# locating, downloading and verifying
+# --------------------------------------------------------------------------------------------
+
+
+def sha256_of(data: bytes | Path) -> str:
+    """Hex sha256 of bytes or of a file's content."""
+    digest = hashlib.sha256()
+    if isinstance(data, Path):
+        with data.open("rb") as stream:
+            for block in iter(lambda: stream.read(1 << 20), b""):
+                digest.update(block)
+    else:
+        digest.update(data)
+    return digest.hexdigest()
+
+
+def cache_dir() -> Path:
+    """Where downloads go: ``$COURSE_CACHE_DIR`` or ``datasets/cache`` in the repository."""
+    return Path(os.environ.get(CACHE_DIR_ENV) or REPO_ROOT / "datasets" / "cache")
+
+
+def _candidates(spec: DatasetFile) -> list[Path]:
+    folders = [Path(p) for p in [os.environ.get(DATA_DIR_ENV)] if p] + [cache_dir()]
+    return [folder / spec.path for folder in folders]
+
+
+def _verify(spec: DatasetFile, path: Path, origin: str) -> Path:
+    """Return ``path`` if its sha256 matches the registry (zips: checked per member)."""
+    if spec.members is not None:
+        return path
+    actual = sha256_of(path)
+    if actual != spec.sha256:
+        raise DatasetError(
+            f"checksum mismatch for {spec.dataset} file {path} ({origin}): expected sha256 "
+            f"{spec.sha256}, got {actual}. The file is corrupt or a different version: delete "
+            f"it and run again to re-download from {spec.url}, or replace it with a good copy."
+        )
+    return path
+
+
+def _download(spec: DatasetFile, target: Path) -> Path:
+    """Download ``spec.url`` (extracting ``archive_member`` if set) to ``target``."""
+    import keras
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fname = Path(spec.url).name if spec.archive_member else spec.filename
+    try:
+        fetched = Path(keras.utils.get_file(fname=fname, origin=spec.url,
+                                            cache_dir=str(target.parent), cache_subdir="."))
+    except Exception as error:  # get_file raises plain Exception on network failures
+        raise DatasetError(
+            f"{spec.dataset} file {spec.filename} not found in "
+            f"{' or '.join(str(p.parent) for p in _candidates(spec))} and the download from "
+            f"{spec.url} failed ({error}). Offline? Point {DATA_DIR_ENV} at a folder holding "
+            f"{spec.path} (e.g. `export {DATA_DIR_ENV}=../shared/datasets`), or download the "
+            f"file by hand to {target}."
+        ) from error
+    if spec.archive_member:
+        with tarfile.open(fetched) as archive, target.open("wb") as out:
+            shutil.copyfileobj(archive.extractfile(spec.archive_member), out)
+    return target
+
+
+def dataset_file(dataset: str, filename: str | None = None) -> Path:
+    """Path to a verified copy of a registered file (mirror, then cache, then download)."""
+    return fetch(registered_file(dataset, filename))
+
+
+def fetch(spec: DatasetFile) -> Path:
+    """Path to a verified copy of ``spec``; see the module docstring for the search order."""
+    for candidate in _candidates(spec):
+        if candidate.is_file():
+            return _verify(spec, candidate, "found locally")
+    target = cache_dir() / spec.path
+    try:
+        return _verify(spec, _download(spec, target), f"downloaded from {spec.url}")
+    except DatasetError:
+        if target.exists() and spec.members is None:
+            target.unlink()  # never leave a bad download in the cache
+        raise
+
+
+def read_member(spec: DatasetFile, member: str) -> bytes:
+    """Bytes of zip member ``member`` (matched by basename), verified by its own sha256."""
+    if not spec.members or member not in spec.members:
+        raise DatasetError(f"{spec.path} has no registered member {member!r}")
+    path = fetch(spec)
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = [n for n in archive.namelist() if Path(n).name == member]
+            if not names:
+                raise DatasetError(f"{path} holds no member named {member!r}")
+            data = archive.read(names[0])
+    except zipfile.BadZipFile as error:
+        raise DatasetError(
+            f"{path} is not a readable zip ({error}); delete it and run again to re-download "
+            f"from {spec.url}, or replace it with a good copy."
+        ) from error
+    actual = sha256_of(data)
+    if actual != spec.members[member]:
+        raise DatasetError(
+            f"checksum mismatch for member {member} of {path}: expected sha256 "
+            f"{spec.members[member]}, got {actual}. Replace the archive with a good copy "
+            f"(canonical URL: {spec.url})."
+        )
+    return data
+
+
+# --------------------------------------------------------------------------------------------
+# loaders with fixed splits
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TextSplits:
+    """A corpus cut into contiguous train/validation/test strings (in that order)."""
+
+    train: str
+    val: str
+    test: str
+
+
+def split_text(text: str, val_fraction: float = 0.05, test_fraction: float = 0.05) -> TextSplits:
+    """Cut ``text`` into contiguous train | val | test pieces (no shuffling: no leakage of
+    neighbouring characters between splits). Fractions are of characters."""
+    if not 0 <= val_fraction < 1 or not 0 <= test_fraction < 1 or val_fraction + test_fraction >= 1:
+        raise ValueError(
+            f"expected 0 <= fractions and val+test < 1, got val={val_fraction}, "
+            f"test={test_fraction}"
+        )
+    n = len(text)
+    train_end = round(n * (1 - val_fraction - test_fraction))
+    val_end = round(n * (1 - test_fraction))
+    return TextSplits(text[:train_end], text[train_end:val_end], text[val_end:])
+
+
+def load_tiny_shakespeare() -> TextSplits:
+    """Tiny Shakespeare (1,115,394 chars) split 90/5/5 by position: train ≈ 1.00M chars,
+    val ≈ 55.8k, test ≈ 55.8k."""
+    return split_text(dataset_file("tiny_shakespeare").read_text(encoding="utf-8"))
+
+
+def load_time_machine() -> TextSplits:
+    """The Time Machine (178,979 chars), lower-cased, split 90/5/5 by position."""
+    return split_text(dataset_file("time_machine").read_text(encoding="utf-8").lower())
+
+
+def read_text_member(dataset: str, member: str, encoding: str = "utf-8") -> str:
+    """Text of a verified zip member of ``dataset`` (e.g. ``("fra_eng", "fra.txt")``)."""
+    return read_member(registered_file(dataset), member).decode(encoding)

@@ -1,0 +1,41 @@
+"""Plots the notebooks draw again and again, one call each (matplotlib)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+
+def plot_history(history, metrics: Sequence[str] = ("loss",), title: str | None = None,
+                 baselines: Mapping[str, float] | None = None):
+    """Training curves: one panel per metric, train and validation per epoch.
+
+    Args:
+        history: a ``keras.callbacks.History`` (what ``fit`` returns) or its ``.history`` dict.
+        metrics: names logged by ``fit``; ``val_<name>`` is drawn too when present.
+        title: figure title.
+        baselines: optional {metric: value} drawn as a dashed horizontal line.
+
+    Returns:
+        The ``matplotlib.figure.Figure``.
+    """
+    import matplotlib.pyplot as plt
+
+    logs = getattr(history, "history", history)
+    missing = [m for m in metrics if m not in logs]
+    if missing:
+        raise KeyError(f"history has no {missing}; it logged {sorted(logs)}")
+    fig, axes = plt.subplots(1, len(metrics), figsize=(5 * len(metrics), 3.5), squeeze=False)
+    for ax, metric in zip(axes[0], metrics):
+        epochs = range(1, len(logs[metric]) + 1)
+        ax.plot(epochs, logs[metric], "o-", label="train")
+        if f"val_{metric}" in logs:
+            ax.plot(epochs, logs[f"val_{metric}"], "s-", label="validation")
+        if baselines and metric in baselines:
+            ax.axhline(baselines[metric], ls="--", c="gray", label="baseline")
+        ax.set(xlabel="epoch", ylabel=metric, title=metric)
+        ax.grid(alpha=0.3)
+        ax.legend()
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig

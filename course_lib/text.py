@@ -1,0 +1,108 @@
+"""Vocabularies for characters and words, built on Keras' ``StringLookup``/``TextVectorization``.
+
+Reserved ids are the same at both levels:
+
+    0 = "" (padding, masked)   1 = "[UNK]" (out of vocabulary)   then optional "[START]", "[END]"
+
+so ``keras.layers.Embedding(..., mask_zero=True)`` masks padding everywhere in the course.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+PAD, UNK, START, END = "", "[UNK]", "[START]", "[END]"
+STANDARDIZE = "lower_and_strip_punctuation"
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """An id <-> token table. ``tokens[i]`` is the token of id ``i``; ids 0 and 1 are PAD, UNK."""
+
+    tokens: tuple[str, ...]
+    level: str  # "char" or "word"
+
+    def __len__(self) -> int:
+        return len(self.tokens)
+
+    @property
+    def pad_id(self) -> int:
+        return 0
+
+    @property
+    def unk_id(self) -> int:
+        return 1
+
+    def id_of(self, token: str) -> int:
+        """The id of ``token`` (UNK's id when unknown)."""
+        return self._index().get(token, self.unk_id)
+
+    def encode(self, text: str) -> np.ndarray:
+        """(tokens,) int32 ids of ``text``: characters, or words standardised as in
+        :func:`word_vocabulary` (lower-cased, punctuation stripped, split on whitespace)."""
+        import keras
+
+        vocabulary = list(self.tokens[2:])  # ids 0 and 1 (PAD, UNK) are added by the layers
+        if self.level == "char":
+            layer = keras.layers.StringLookup(vocabulary=vocabulary, mask_token=PAD,
+                                              oov_token=UNK)
+            ids = layer(np.asarray(list(text), dtype=object))
+        else:
+            layer = keras.layers.TextVectorization(vocabulary=vocabulary, standardize=STANDARDIZE)
+            ids = layer(text)
+        return np.asarray(ids, dtype=np.int32).reshape(-1)
+
+    def decode(self, ids: Iterable[int]) -> str:
+        """Text of ``ids``, dropping padding; words are joined by single spaces."""
+        pieces = [self.tokens[i] for i in np.asarray(ids).reshape(-1) if i != self.pad_id]
+        return ("" if self.level == "char" else " ").join(pieces)
+
+    def _index(self) -> dict[str, int]:
+        return {token: i for i, token in enumerate(self.tokens)}
+
+
+def char_vocabulary(text: str, specials: Sequence[str] = ()) -> Vocabulary:
+    """A character vocabulary of ``text``: PAD, UNK, ``specials``, then characters sorted."""
+    return Vocabulary((PAD, UNK, *specials, *sorted(set(text) - {PAD})), "char")
+
+
+def word_vocabulary(
+    texts: Iterable[str], max_tokens: int | None = None, specials: Sequence[str] = ()
+) -> Vocabulary:
+    """A word vocabulary learnt by ``TextVectorization.adapt`` (lower-cased, punctuation
+    stripped), most frequent first, capped at ``max_tokens`` ids in total."""
+    import keras
+
+    vectorizer = keras.layers.TextVectorization(
+        max_tokens=None if max_tokens is None else max_tokens - len(specials),
+        standardize=STANDARDIZE, split="whitespace",
+    )
+    vectorizer.adapt(list(texts))
+    learnt = vectorizer.get_vocabulary()  # ["", "[UNK]", most frequent, ...]
+    return Vocabulary((PAD, UNK, *specials, *(str(token) for token in learnt[2:])), "word")
+
+
+def next_token_dataset(ids: np.ndarray, length: int, batch_size: int, shuffle: bool = True,
+                       seed: int = 0):
+    """A ``tf.data.Dataset`` of (inputs, targets) windows for next-token prediction.
+
+    ``ids`` is cut into non-overlapping chunks of ``length + 1`` tokens; inputs are a chunk's
+    first ``length`` tokens and targets the same shifted by one. Shapes per batch:
+    inputs (batch, length) int32, targets (batch, length) int32. The last partial batch is kept.
+    """
+    import tensorflow as tf
+
+    ids = np.asarray(ids, dtype=np.int32).ravel()
+    n_chunks = (len(ids) - 1) // length
+    if n_chunks < 1:
+        raise ValueError(f"need more than {length} tokens for one window, got {len(ids)}")
+    chunks = ids[: n_chunks * length + 1]
+    inputs = chunks[:-1].reshape(n_chunks, length)
+    targets = chunks[1:].reshape(n_chunks, length)
+    dataset = tf.data.Dataset.from_tensor_slices((inputs, targets))
+    if shuffle:
+        dataset = dataset.shuffle(n_chunks, seed=seed, reshuffle_each_iteration=True)
+    return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
