@@ -24,8 +24,9 @@ def softmax_with_temperature(logits: np.ndarray, temperature: float) -> np.ndarr
 
 
 def sample_ids(model, prompt_ids: np.ndarray, length: int, temperature: float = 1.0,
-               seed: int = 0) -> np.ndarray:
-    """Continue ``prompt_ids`` (batch, prompt_len) by ``length`` sampled ids.
+               seed: int = 0, banned_ids: tuple[int, ...] = ()) -> np.ndarray:
+    """Continue ``prompt_ids`` (batch, prompt_len) by ``length`` sampled ids, never sampling
+    ``banned_ids`` (e.g. padding and unknown).
 
     Returns:
         (batch, length) int32 generated ids (the prompt excluded).
@@ -48,7 +49,9 @@ def sample_ids(model, prompt_ids: np.ndarray, length: int, temperature: float = 
         if step + 1 < prompt_ids.shape[1]:  # still reading the prompt
             next_ids = prompt_ids[:, step + 1]
             continue
-        probs = softmax_with_temperature(keras.ops.convert_to_numpy(head(output)), temperature)
+        logits = keras.ops.convert_to_numpy(head(output))
+        logits[:, list(banned_ids)] = -np.inf
+        probs = softmax_with_temperature(logits, temperature)
         next_ids = np.array([rng.choice(probs.shape[-1], p=p) for p in probs], dtype=np.int32)
         generated.append(next_ids)
     return np.stack(generated, axis=1)
@@ -57,5 +60,6 @@ def sample_ids(model, prompt_ids: np.ndarray, length: int, temperature: float = 
 def sample_text(model, vocabulary, prompt: str, length: int = 200, temperature: float = 1.0,
                 seed: int = 0) -> str:
     """``prompt`` followed by ``length`` characters sampled from ``model``."""
-    ids = sample_ids(model, vocabulary.encode(prompt)[None, :], length, temperature, seed)
+    ids = sample_ids(model, vocabulary.encode(prompt)[None, :], length, temperature, seed,
+                     banned_ids=(vocabulary.pad_id, vocabulary.unk_id))
     return prompt + vocabulary.decode(ids[0])

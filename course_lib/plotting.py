@@ -25,7 +25,7 @@ def plot_history(history, metrics: Sequence[str] = ("loss",), title: str | None 
     if missing:
         raise KeyError(f"history has no {missing}; it logged {sorted(logs)}")
     fig, axes = plt.subplots(1, len(metrics), figsize=(5 * len(metrics), 3.5), squeeze=False)
-    for ax, metric in zip(axes[0], metrics):
+    for ax, metric in zip(axes[0], metrics, strict=True):
         epochs = range(1, len(logs[metric]) + 1)
         ax.plot(epochs, logs[metric], "o-", label="train")
         if f"val_{metric}" in logs:

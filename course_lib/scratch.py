@@ -34,7 +34,9 @@ def _check_rnn_shapes(x, h0, kernel, recurrent_kernel, bias) -> None:
     if bias.shape != (units,):
         raise ValueError(f"expected bias of shape ({units},), got {bias.shape}")
     if h0.shape != (x.shape[0], units):
-        raise ValueError(f"expected h0 of shape (batch, units) = {(x.shape[0], units)}, got {h0.shape}")
+        raise ValueError(
+            f"expected h0 of shape (batch, units) = {(x.shape[0], units)}, got {h0.shape}"
+        )
 
 
 def rnn_step(

@@ -1,0 +1,147 @@
+import dataclasses
+import hashlib
+import io
+import json
+import tarfile
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from course_lib import data
+
+
+def _spec(tmp_path: Path, content: bytes, **overrides) -> data.DatasetFile:
+    source = tmp_path / "remote" / "corpus.txt"
+    source.parent.mkdir(parents=True, exist_ok=True)
+    source.write_bytes(content)
+    fields = dict(dataset="toy", path="toy/corpus.txt", url=source.as_uri(),
+                  sha256=hashlib.sha256(content).hexdigest())
+    return data.DatasetFile(**(fields | overrides))
+
+
+@pytest.fixture
+def isolated(tmp_path, monkeypatch):
+    """No mirror, and a cache in a temporary folder."""
+    monkeypatch.delenv(data.DATA_DIR_ENV, raising=False)
+    monkeypatch.setenv(data.CACHE_DIR_ENV, str(tmp_path / "cache"))
+    return tmp_path
+
+
+def test_registry_lists_every_mirrored_file_with_its_hash(mirror):
+    manifest = json.loads((mirror / "MANIFEST.json").read_text())
+    mirrored = {f["path"]: f["sha256"] for d in manifest for f in d["files"]}
+    registered = {f["path"]: f["sha256"] for d in data.registry().values() for f in d["files"]}
+    assert registered == mirrored
+
+
+def test_every_registered_dataset_names_license_citation_and_url():
+    for name, entry in data.registry().items():
+        assert entry["license"] and entry["citation"], name
+        assert all(f["url"].startswith("http") for f in entry["files"]), name
+
+
+def test_mirror_file_is_found_and_verified(mirror, monkeypatch):
+    monkeypatch.setenv(data.DATA_DIR_ENV, str(mirror))
+    path = data.dataset_file("time_machine")
+    assert path == mirror / "time_machine" / "timemachine.txt"
+
+
+def test_corrupt_byte_in_mirror_copy_raises_clear_checksum_error(mirror, tmp_path, monkeypatch):
+    copy = tmp_path / "mirror" / "time_machine" / "timemachine.txt"
+    copy.parent.mkdir(parents=True)
+    content = bytearray((mirror / "time_machine" / "timemachine.txt").read_bytes())
+    content[1000] ^= 0x01
+    copy.write_bytes(bytes(content))
+    monkeypatch.setenv(data.DATA_DIR_ENV, str(tmp_path / "mirror"))
+    spec = data.registered_file("time_machine")
+    with pytest.raises(data.DatasetError) as error:
+        data.dataset_file("time_machine")
+    message = str(error.value)
+    assert str(copy) in message
+    assert spec.sha256 in message
+    assert hashlib.sha256(bytes(content)).hexdigest() in message
+    assert "delete it" in message and spec.url in message
+
+
+def test_missing_file_offline_says_where_it_looked_and_what_to_do(isolated):
+    spec = _spec(isolated, b"abc", url=(isolated / "nowhere" / "corpus.txt").as_uri())
+    with pytest.raises(data.DatasetError) as error:
+        data.fetch(spec)
+    message = str(error.value)
+    assert "corpus.txt" in message and "download" in message
+    assert data.DATA_DIR_ENV in message
+
+
+def test_download_lands_in_cache_and_is_verified(isolated):
+    spec = _spec(isolated, b"to be or not to be")
+    path = data.fetch(spec)
+    assert path == isolated / "cache" / "toy" / "corpus.txt"
+    assert path.read_bytes() == b"to be or not to be"
+
+
+def test_download_with_wrong_hash_is_rejected_and_removed(isolated):
+    spec = _spec(isolated, b"tampered", sha256="0" * 64)
+    with pytest.raises(data.DatasetError, match="checksum mismatch"):
+        data.fetch(spec)
+    assert not (isolated / "cache" / "toy" / "corpus.txt").exists()
+
+
+def test_download_extracts_member_from_tarball(isolated):
+    payload = b"a fine film .\n"
+    archive = isolated / "remote" / "bundle.tar.gz"
+    archive.parent.mkdir(parents=True)
+    with tarfile.open(archive, "w:gz") as tar:
+        info = tarfile.TarInfo("bundle/pos.txt")
+        info.size = len(payload)
+        tar.addfile(info, io.BytesIO(payload))
+    spec = data.DatasetFile("toy", "toy/pos.txt", archive.as_uri(),
+                            hashlib.sha256(payload).hexdigest(), archive_member="bundle/pos.txt")
+    assert data.fetch(spec).read_bytes() == payload
+
+
+def test_zip_member_is_verified_by_its_own_hash(isolated):
+    archive = isolated / "cache" / "toy" / "pairs.zip"
+    archive.parent.mkdir(parents=True)
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("pairs/pairs.txt", "Go.\tVa !\n")
+    good = hashlib.sha256(b"Go.\tVa !\n").hexdigest()
+    spec = data.DatasetFile("toy", "toy/pairs.zip", "http://example.invalid/pairs.zip", "x" * 64,
+                            members={"pairs.txt": good})
+    assert data.read_member(spec, "pairs.txt") == b"Go.\tVa !\n"
+    bad = dataclasses.replace(spec, members={"pairs.txt": "0" * 64})
+    with pytest.raises(data.DatasetError, match="member pairs.txt"):
+        data.read_member(bad, "pairs.txt")
+
+
+def test_real_zip_member_from_mirror(mirror, monkeypatch):
+    monkeypatch.setenv(data.DATA_DIR_ENV, str(mirror))
+    pairs = data.read_text_member("fra_eng", "fra.txt").splitlines()
+    assert len(pairs) == 167_130
+    assert pairs[0].split("\t") == ["Go.", "Va !"]
+
+
+def test_unknown_dataset_lists_the_registered_ones():
+    with pytest.raises(data.DatasetError, match="tiny_shakespeare"):
+        data.registered_file("no_such_corpus")
+
+
+def test_split_text_is_contiguous_and_complete():
+    splits = data.split_text("abcdefghijklmnopqrst", 0.1, 0.2)
+    assert (splits.train, splits.val, splits.test) == ("abcdefghijklmn", "op", "qrst")
+    with pytest.raises(ValueError, match="val"):
+        data.split_text("abc", 0.6, 0.5)
+
+
+def test_tiny_shakespeare_splits_have_documented_sizes(mirror, monkeypatch):
+    monkeypatch.setenv(data.DATA_DIR_ENV, str(mirror))
+    splits = data.load_tiny_shakespeare()
+    assert (len(splits.train), len(splits.val), len(splits.test)) == (1_003_855, 55_769, 55_770)
+    assert splits.train.startswith("First Citizen:")
+
+
+def test_time_machine_is_lower_cased(mirror, monkeypatch):
+    monkeypatch.setenv(data.DATA_DIR_ENV, str(mirror))
+    splits = data.load_time_machine()
+    text = splits.train + splits.val + splits.test
+    assert len(text) == 178_979 and text == text.lower()

@@ -1,0 +1,17 @@
+import pytest
+
+from course_lib import plotting
+
+
+def test_plot_history_draws_train_val_and_baseline():
+    logs = {"loss": [3.0, 2.0, 1.5], "val_loss": [3.1, 2.2, 1.9]}
+    fig = plotting.plot_history(logs, baselines={"loss": 2.5}, title="toy")
+    ax = fig.axes[0]
+    labels = [line.get_label() for line in ax.get_lines()]
+    assert labels == ["train", "validation", "baseline"]
+    assert list(ax.get_lines()[1].get_ydata()) == [3.1, 2.2, 1.9]
+
+
+def test_plot_history_names_missing_metric():
+    with pytest.raises(KeyError, match="accuracy"):
+        plotting.plot_history({"loss": [1.0]}, metrics=("accuracy",))

@@ -1,0 +1,43 @@
+import numpy as np
+import pytest
+
+from course_lib import text
+
+
+def test_char_vocabulary_round_trip_and_reserved_ids():
+    vocab = text.char_vocabulary("hello world", specials=(text.START, text.END))
+    assert vocab.tokens[:4] == (text.PAD, text.UNK, text.START, text.END)
+    ids = vocab.encode("hello")
+    assert ids.dtype == np.int32 and ids.min() >= 4
+    assert vocab.decode(ids) == "hello"
+
+
+def test_unknown_character_maps_to_unk():
+    vocab = text.char_vocabulary("abc")
+    assert vocab.encode("abz").tolist() == [vocab.id_of("a"), vocab.id_of("b"), vocab.unk_id]
+
+
+def test_decode_drops_padding():
+    vocab = text.char_vocabulary("ab")
+    assert vocab.decode([vocab.id_of("a"), 0, 0]) == "a"
+
+
+def test_word_vocabulary_standardises_like_encode():
+    vocab = text.word_vocabulary(["The cat sat.", "the dog sat on the mat"], max_tokens=6)
+    assert len(vocab) == 6 and vocab.tokens[2] == "the"
+    ids = vocab.encode("The SAT, the bird!")
+    assert vocab.decode(ids) == "the sat the [UNK]"
+
+
+def test_next_token_dataset_targets_are_inputs_shifted_by_one():
+    ids = np.arange(1, 23, dtype=np.int32)
+    batches = list(text.next_token_dataset(ids, length=5, batch_size=3, shuffle=False))
+    inputs = np.concatenate([b[0].numpy() for b in batches])
+    targets = np.concatenate([b[1].numpy() for b in batches])
+    assert inputs.shape == (4, 5)
+    assert np.array_equal(targets, inputs + 1)
+
+
+def test_next_token_dataset_rejects_too_short_text():
+    with pytest.raises(ValueError, match="more than 10 tokens"):
+        text.next_token_dataset(np.arange(5), length=10, batch_size=2)
