@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: lab test lint clean
+.PHONY: lab test lint clean notebooks
 
 $(STAMP): requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,3 +23,6 @@ lint: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .pytest_cache
+
+notebooks: $(STAMP)  ## re-execute every notebook (fast profile) and store it with its outputs
+	$(BIN)/python tests/store_notebook.py notebooks/*.ipynb

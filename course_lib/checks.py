@@ -6,7 +6,9 @@ solution. With ``strict=True``, or ``COURSE_CHECKS_STRICT=1`` in the environment
 suite sets it), a failed check raises :class:`CheckFailed`, so a wrong reference solution in a
 stored notebook fails CI.
 
-Exercise ids are ``ex_<notebook>_<number>`` and are also written in the exercise cells.
+Exercise ids are ``ex_<notebook>_<number>`` and are also written in the exercise cells. The
+``ex_*`` functions print and return None (so a notebook cell shows no stray value);
+:func:`run_check` returns whether every case passed.
 """
 
 from __future__ import annotations
@@ -104,9 +106,9 @@ def _rnn_step_cases() -> list[Case]:
     return cases
 
 
-def ex_1_1(rnn_step_fn: Callable, strict: bool | None = None) -> bool:
+def ex_1_1(rnn_step_fn: Callable, strict: bool | None = None) -> None:
     """Check ``rnn_step_fn(x_t, h_prev, kernel, recurrent_kernel, bias) -> h_t``."""
-    return run_check("ex_1_1", rnn_step_fn, _rnn_step_cases(), strict)
+    run_check("ex_1_1", rnn_step_fn, _rnn_step_cases(), strict)
 
 
 def _simple_rnn_param_cases() -> list[Case]:
@@ -121,9 +123,9 @@ def _simple_rnn_param_cases() -> list[Case]:
     return cases
 
 
-def ex_1_2(param_count_fn: Callable, strict: bool | None = None) -> bool:
+def ex_1_2(param_count_fn: Callable, strict: bool | None = None) -> None:
     """Check ``param_count_fn(features, units) -> int`` against Keras' ``count_params()``."""
-    return run_check("ex_1_2", param_count_fn, _simple_rnn_param_cases(), strict)
+    run_check("ex_1_2", param_count_fn, _simple_rnn_param_cases(), strict)
 
 
 def _temperature_cases() -> list[Case]:
@@ -136,6 +138,6 @@ def _temperature_cases() -> list[Case]:
              softmax_with_temperature(np.array([[1000.0, 999.0]]), 1.0))]
 
 
-def ex_1_3(softmax_fn: Callable, strict: bool | None = None) -> bool:
+def ex_1_3(softmax_fn: Callable, strict: bool | None = None) -> None:
     """Check ``softmax_fn(logits, temperature) -> probabilities`` over the last axis."""
-    return run_check("ex_1_3", softmax_fn, _temperature_cases(), strict)
+    run_check("ex_1_3", softmax_fn, _temperature_cases(), strict)

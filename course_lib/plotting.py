@@ -19,6 +19,7 @@ def plot_history(history, metrics: Sequence[str] = ("loss",), title: str | None 
         The ``matplotlib.figure.Figure``.
     """
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     logs = getattr(history, "history", history)
     missing = [m for m in metrics if m not in logs]
@@ -33,6 +34,7 @@ def plot_history(history, metrics: Sequence[str] = ("loss",), title: str | None 
         if baselines and metric in baselines:
             ax.axhline(baselines[metric], ls="--", c="gray", label="baseline")
         ax.set(xlabel="epoch", ylabel=metric, title=metric)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.grid(alpha=0.3)
         ax.legend()
     if title:
