@@ -7,15 +7,34 @@ that a notebook can load ``layer.get_weights()`` and compare number for number.
 
 with kernel (features, units), recurrent_kernel (units, units) and bias (units,) — the row-vector
 convention, i.e. the transpose of the textbook W_xh · x_t.
+
+Backpropagation through time (:func:`rnn_backward`) walks the same loop backwards. With
+a_t = x_t @ kernel + h_{t-1} @ recurrent_kernel + bias and h_t = f(a_t):
+
+    dh_t = dL/dh_t (direct) + da_{t+1} @ recurrent_kernel.T      (gradient arriving at h_t)
+    da_t = dh_t * f'(a_t)                                        (tanh: 1 - h_t**2)
+    dkernel += x_t.T @ da_t,  drecurrent += h_{t-1}.T @ da_t,  dbias += sum(da_t)
+    dx_t = da_t @ kernel.T,   dh_0 = da_1 @ recurrent_kernel.T
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 
-Activation = Callable[[np.ndarray], np.ndarray]
+# name -> (f(a), f'(a) written in terms of h = f(a))
+ACTIVATIONS: dict[str, tuple[Callable, Callable]] = {
+    "tanh": (np.tanh, lambda h: 1.0 - h**2),
+    "linear": (lambda a: a, np.ones_like),
+}
+
+
+def _activation(name: str) -> tuple[Callable, Callable]:
+    if name not in ACTIVATIONS:
+        raise ValueError(f"unknown activation {name!r}; choose one of {', '.join(ACTIVATIONS)}")
+    return ACTIVATIONS[name]
 
 
 def _check_rnn_shapes(x, h0, kernel, recurrent_kernel, bias) -> None:
@@ -45,10 +64,10 @@ def rnn_step(
     kernel: np.ndarray,
     recurrent_kernel: np.ndarray,
     bias: np.ndarray,
-    activation: Activation = np.tanh,
+    activation: str = "tanh",
 ) -> np.ndarray:
     """One step: x_t (batch, features), h_prev (batch, units) -> h_t (batch, units)."""
-    return activation(x_t @ kernel + h_prev @ recurrent_kernel + bias)
+    return _activation(activation)[0](x_t @ kernel + h_prev @ recurrent_kernel + bias)
 
 
 def rnn_forward(
@@ -57,7 +76,7 @@ def rnn_forward(
     kernel: np.ndarray,
     recurrent_kernel: np.ndarray,
     bias: np.ndarray,
-    activation: Activation = np.tanh,
+    activation: str = "tanh",
 ) -> np.ndarray:
     """Run a SimpleRNN over a whole sequence.
 
@@ -65,7 +84,7 @@ def rnn_forward(
         x: (batch, time, features) inputs.
         h0: (batch, units) initial state, or None for zeros (Keras' default).
         kernel, recurrent_kernel, bias: ``keras.layers.SimpleRNN(...).get_weights()``.
-        activation: elementwise nonlinearity (tanh in Keras' default).
+        activation: ``"tanh"`` (Keras' default) or ``"linear"`` (identity).
 
     Returns:
         (batch, time, units) hidden states h_1 … h_T (``return_sequences=True`` in Keras).
@@ -79,3 +98,121 @@ def rnn_forward(
         h = rnn_step(x[:, t], h, kernel, recurrent_kernel, bias, activation)
         states.append(h)
     return np.stack(states, axis=1)
+
+
+@dataclass
+class RNNGradients:
+    """Gradients of a loss with respect to everything a SimpleRNN forward pass touched.
+
+    Shapes: kernel (features, units), recurrent_kernel (units, units), bias (units,),
+    x (batch, time, features), h0 (batch, units), states (batch, time, units) — the total
+    gradient arriving at each h_t, direct and through later steps.
+    """
+
+    kernel: np.ndarray
+    recurrent_kernel: np.ndarray
+    bias: np.ndarray
+    x: np.ndarray
+    h0: np.ndarray
+    states: np.ndarray
+
+
+def rnn_backward(
+    d_states: np.ndarray,
+    x: np.ndarray,
+    h0: np.ndarray | None,
+    states: np.ndarray,
+    kernel: np.ndarray,
+    recurrent_kernel: np.ndarray,
+    activation: str = "tanh",
+    truncate: int | None = None,
+) -> RNNGradients:
+    """Backpropagation through time for :func:`rnn_forward`.
+
+    Args:
+        d_states: (batch, time, units) dL/dh_t from the loss directly (e.g. through a readout);
+            zeros at steps the loss does not look at.
+        x, h0: the forward pass' inputs (h0 None means zeros); states: its output (batch, time,
+            units); kernel, recurrent_kernel: its weights (the bias is not needed).
+        activation: the forward pass' activation, ``"tanh"`` or ``"linear"``.
+        truncate: BPTT(k): the gradient injected at step t flows back through at most k cell
+            applications (steps t, t-1, ..., t-k+1). None (or k >= time) is full BPTT.
+
+    Returns:
+        :class:`RNNGradients` in Keras' weight layout.
+    """
+    x = np.asarray(x)
+    batch, time, _ = x.shape
+    if h0 is None:
+        h0 = np.zeros((batch, kernel.shape[1]), dtype=states.dtype)
+    if d_states.shape != states.shape:
+        raise ValueError(
+            f"expected d_states of shape (batch, time, units) = {states.shape}, "
+            f"got {d_states.shape}"
+        )
+    if truncate is not None and truncate < 1:
+        raise ValueError(f"expected truncate >= 1 (or None for full BPTT), got {truncate}")
+    derivative = _activation(activation)[1](states)  # f'(a_t), (batch, time, units)
+    if truncate is None or truncate >= time:
+        d_h, d_pre = _full_bptt(d_states, derivative, recurrent_kernel)
+    else:
+        d_h, d_pre = _truncated_bptt(d_states, derivative, recurrent_kernel, truncate)
+    previous = np.concatenate([h0[:, None], states[:, :-1]], axis=1)  # h_{t-1}
+    return RNNGradients(
+        kernel=np.einsum("btf,btu->fu", x, d_pre),
+        recurrent_kernel=np.einsum("btv,btu->vu", previous, d_pre),
+        bias=d_pre.sum(axis=(0, 1)),
+        x=d_pre @ kernel.T,
+        h0=d_pre[:, 0] @ recurrent_kernel.T,
+        states=d_h,
+    )
+
+
+def _full_bptt(d_states, derivative, recurrent_kernel):
+    """One backward sweep. Returns (dL/dh_t, dL/da_t), each (batch, time, units)."""
+    d_h, d_pre = np.zeros_like(d_states), np.zeros_like(d_states)
+    from_later = np.zeros_like(d_states[:, 0])
+    for t in reversed(range(d_states.shape[1])):
+        d_h[:, t] = d_states[:, t] + from_later
+        d_pre[:, t] = d_h[:, t] * derivative[:, t]
+        from_later = d_pre[:, t] @ recurrent_kernel.T
+    return d_h, d_pre
+
+
+def _truncated_bptt(d_states, derivative, recurrent_kernel, window):
+    """BPTT(k): each step's injected gradient walks back ``window`` steps, no further.
+    Costs time x window matrix products instead of time."""
+    d_h, d_pre = np.zeros_like(d_states), np.zeros_like(d_states)
+    for t in range(d_states.shape[1]):
+        gradient = d_states[:, t]
+        for s in range(t, max(t - window, -1), -1):
+            d_h[:, s] += gradient
+            d_pre_s = gradient * derivative[:, s]
+            d_pre[:, s] += d_pre_s
+            gradient = d_pre_s @ recurrent_kernel.T
+    return d_h, d_pre
+
+
+def numerical_gradient(f: Callable[[], float], array: np.ndarray, eps: float = 1e-6) -> np.ndarray:
+    """Central differences (f(a + eps) - f(a - eps)) / 2 eps for every entry of ``array``.
+
+    ``array`` is perturbed in place and restored; ``f`` takes no arguments and must read it.
+    Use float64: in float32 the rounding error swamps the difference.
+    """
+    gradient = np.zeros_like(array, dtype=np.float64)
+    for index in np.ndindex(array.shape):
+        original = array[index]
+        array[index] = original + eps
+        plus = f()
+        array[index] = original - eps
+        minus = f()
+        array[index] = original
+        gradient[index] = (plus - minus) / (2 * eps)
+    return gradient
+
+
+def relative_error(a: np.ndarray, b: np.ndarray) -> float:
+    """max |a - b| / max(|a| + |b|): scale-free, 0 for equal arrays (and for two zeros)."""
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    scale = np.max(np.abs(a) + np.abs(b))
+    return 0.0 if scale == 0 else float(np.max(np.abs(a - b)) / scale)
