@@ -38,7 +38,18 @@ class Case:
 
 
 def compare(got: Any, expected: Any, atol: float = 1e-6, rtol: float = 1e-5) -> str | None:
-    """None when ``got`` matches ``expected``; otherwise a short hint saying how it differs."""
+    """None when ``got`` matches ``expected``; otherwise a short hint saying how it differs.
+
+    A tuple ``expected`` is compared item by item (e.g. several gradients returned at once).
+    """
+    if isinstance(expected, tuple):
+        if not isinstance(got, (tuple, list)) or len(got) != len(expected):
+            return f"expected {len(expected)} results, got {_describe(got)}"
+        for position, (got_item, expected_item) in enumerate(zip(got, expected, strict=True)):
+            hint = compare(got_item, expected_item, atol, rtol)
+            if hint is not None:
+                return f"result {position}: {hint}"
+        return None
     if np.isscalar(expected) and not isinstance(expected, (float, np.floating)):
         return None if got == expected else f"expected {expected!r}, got {got!r}"
     try:
@@ -57,6 +68,12 @@ def compare(got: Any, expected: Any, atol: float = 1e-6, rtol: float = 1e-5) -> 
     index = tuple(int(i) for i in np.argwhere(~close)[0])
     return (f"{(~close).sum()} of {close.size} values differ; first at index {index}: "
             f"expected {expected_array[index]:.6g}, got {got_array[index]:.6g}")
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, (tuple, list)):
+        return f"{len(value)} results"
+    return f"a single {type(value).__name__}"
 
 
 def run_check(exercise: str, function: Callable, cases: Iterable[Case], strict: bool | None = None,
@@ -141,3 +158,76 @@ def _temperature_cases() -> list[Case]:
 def ex_1_3(softmax_fn: Callable, strict: bool | None = None) -> None:
     """Check ``softmax_fn(logits, temperature) -> probabilities`` over the last axis."""
     run_check("ex_1_3", softmax_fn, _temperature_cases(), strict)
+
+
+# --------------------------------------------------------------------------------------------
+# notebook 02
+# --------------------------------------------------------------------------------------------
+
+
+def _bptt_step_cases() -> list[Case]:
+    from course_lib.scratch import rnn_backward, rnn_step
+
+    rng = np.random.default_rng(202)
+    cases = []
+    for batch, features, units in [(1, 1, 1), (2, 3, 4), (4, 2, 5)]:
+        x_t, h_prev = rng.normal(size=(batch, features)), rng.normal(size=(batch, units))
+        kernel, recurrent = rng.normal(size=(features, units)), rng.normal(size=(units, units))
+        h_t = rnn_step(x_t, h_prev, kernel, recurrent, rng.normal(size=units))
+        d_h = rng.normal(size=(batch, units))
+        grads = rnn_backward(d_h[:, None], x_t[:, None], h_prev, h_t[:, None], kernel, recurrent)
+        expected = (grads.kernel, grads.recurrent_kernel, grads.bias, grads.x[:, 0], grads.h0)
+        cases.append(Case(f"batch={batch}, features={features}, units={units}",
+                          (d_h, h_t, h_prev, x_t, kernel, recurrent), expected))
+    return cases
+
+
+def ex_2_1(bptt_step_fn: Callable, strict: bool | None = None) -> None:
+    """Check ``bptt_step_fn(d_h, h_t, h_prev, x_t, kernel, recurrent_kernel)`` ->
+    (d_kernel, d_recurrent_kernel, d_bias, d_x_t, d_h_prev)."""
+    run_check("ex_2_1", lambda *args: tuple(bptt_step_fn(*args)), _bptt_step_cases(), strict)
+
+
+def _jacobian_norm_cases() -> list[Case]:
+    from course_lib.scratch import rnn_forward
+
+    rng = np.random.default_rng(203)
+    cases = []
+    for units, time, start, end in [(1, 3, 0, 2), (4, 8, 2, 7), (6, 12, 0, 11), (3, 5, 4, 4)]:
+        recurrent = rng.normal(scale=0.6, size=(units, units))
+        states = rnn_forward(rng.normal(size=(1, time, 2)), None, rng.normal(size=(2, units)),
+                             recurrent, np.zeros(units))[0]
+        product = np.eye(units)
+        for t in range(start + 1, end + 1):
+            product = np.diag(1 - states[t] ** 2) @ recurrent.T @ product
+        cases.append(Case(f"units={units}, from step {start} to {end}",
+                          (states, recurrent, start, end), float(np.linalg.norm(product, 2))))
+    return cases
+
+
+def ex_2_2(jacobian_norm_fn: Callable, strict: bool | None = None) -> None:
+    """Check ``jacobian_norm_fn(states, recurrent_kernel, start, end)`` -> spectral norm of
+    d h_end / d h_start for one tanh sequence, states (time, units)."""
+    run_check("ex_2_2", jacobian_norm_fn, _jacobian_norm_cases(), strict)
+
+
+def _clip_cases() -> list[Case]:
+    import tensorflow as tf
+
+    rng = np.random.default_rng(204)
+    cases = []
+    for label, scale, max_norm in [("norm below the limit", 0.01, 5.0),
+                                   ("norm above the limit", 10.0, 1.0),
+                                   ("one large tensor among small ones", 1.0, 2.0)]:
+        grads = [rng.normal(scale=scale, size=s) for s in [(3, 4), (4,), (2, 2)]]
+        if label.startswith("one large"):
+            grads[1] *= 100
+        clipped, _ = tf.clip_by_global_norm([tf.constant(g) for g in grads], max_norm)
+        cases.append(Case(label, (grads, max_norm), tuple(np.asarray(c) for c in clipped)))
+    return cases
+
+
+def ex_2_3(clip_fn: Callable, strict: bool | None = None) -> None:
+    """Check ``clip_fn(grads, max_norm)`` -> list of arrays, against ``tf.clip_by_global_norm``
+    (what Keras optimizers do with ``global_clipnorm``)."""
+    run_check("ex_2_3", lambda *args: tuple(clip_fn(*args)), _clip_cases(), strict)

@@ -70,3 +70,21 @@ def copy_task(
     x[:, n_copy + delay - 1] = n_symbols + 1
     y[:, n_copy + delay:] = symbols
     return x, y
+
+
+def delayed_echo(n: int, length: int, delay: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Output at step t the input of step t − ``delay``: a dependency exactly ``delay`` long.
+
+    Inputs are random ±1; targets are 0 for the first ``delay`` steps. Predicting 0 everywhere
+    gives a mean squared error of 1 on the steps t >= delay (the baseline).
+
+    Returns:
+        x: (n, length, 1) float64, y: (n, length, 1) float64.
+    """
+    if not 1 <= delay < length:
+        raise ValueError(f"expected 1 <= delay < length, got delay={delay}, length={length}")
+    rng = np.random.default_rng(seed)
+    x = rng.choice([-1.0, 1.0], size=(n, length, 1))
+    y = np.zeros_like(x)
+    y[:, delay:] = x[:, :-delay]
+    return x, y

@@ -60,3 +60,45 @@ def test_unimplemented_stub_gets_a_friendly_hint(capsys):
 
     checks.ex_1_1(stub, strict=False)
     assert "not implemented yet" in capsys.readouterr().out
+
+
+def _bptt_step_via_library(d_h, h_t, h_prev, x_t, kernel, recurrent):
+    grads = scratch.rnn_backward(d_h[:, None], x_t[:, None], h_prev, h_t[:, None], kernel,
+                                 recurrent)
+    return grads.kernel, grads.recurrent_kernel, grads.bias, grads.x[:, 0], grads.h0
+
+
+def test_notebook_02_checks_accept_correct_solutions(capsys):
+    import tensorflow as tf
+
+    def jacobian_norm(states, recurrent, start, end):
+        product = np.eye(recurrent.shape[0])
+        for t in range(start + 1, end + 1):
+            product = (1 - states[t] ** 2)[:, None] * recurrent.T @ product
+        return np.linalg.norm(product, 2)
+
+    checks.ex_2_1(_bptt_step_via_library, strict=True)
+    checks.ex_2_2(jacobian_norm, strict=True)
+    checks.ex_2_3(lambda grads, max_norm: [t.numpy() for t in tf.clip_by_global_norm(
+        [tf.constant(g) for g in grads], max_norm)[0]], strict=True)
+    assert capsys.readouterr().out.count("✓") == 3
+
+
+def test_bptt_step_check_names_the_wrong_result():
+    def forgets_tanh_derivative(d_h, h_t, h_prev, x_t, kernel, recurrent):
+        return (x_t.T @ d_h, h_prev.T @ d_h, d_h.sum(0), d_h @ kernel.T, d_h @ recurrent.T)
+
+    with pytest.raises(checks.CheckFailed, match="result 0"):
+        checks.ex_2_1(forgets_tanh_derivative, strict=True)
+
+
+def test_clipping_each_tensor_separately_is_caught():
+    def clip_each(grads, max_norm):
+        return [g * min(1.0, max_norm / np.linalg.norm(g)) for g in grads]
+
+    with pytest.raises(checks.CheckFailed, match="ex_2_3, case 2/3"):
+        checks.ex_2_3(clip_each, strict=True)
+
+
+def test_wrong_number_of_results_is_reported():
+    assert checks.compare((1.0,), (1.0, 2.0)) == "expected 2 results, got 1 results"

@@ -40,3 +40,12 @@ def test_copy_task_is_deterministic_and_validates_arguments():
     assert np.array_equal(first[0], again[0])
     with pytest.raises(ValueError, match="delay"):
         synthetic.copy_task(3, 0)
+
+
+def test_delayed_echo_targets_are_inputs_shifted_by_delay():
+    x, y = synthetic.delayed_echo(4, length=10, delay=3, seed=0)
+    assert x.shape == y.shape == (4, 10, 1)
+    assert np.array_equal(y[:, 3:], x[:, :-3]) and not y[:, :3].any()
+    assert set(np.unique(x)) == {-1.0, 1.0}
+    with pytest.raises(ValueError, match="delay < length"):
+        synthetic.delayed_echo(2, length=5, delay=5)

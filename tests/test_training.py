@@ -1,0 +1,29 @@
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from course_lib import training
+
+
+def test_global_norm_matches_tensorflow():
+    tensors = [np.arange(6.0).reshape(2, 3), np.array([3.0, -4.0])]
+    expected = float(tf.linalg.global_norm([tf.constant(t) for t in tensors]))
+    assert training.global_norm(tensors) == pytest.approx(expected)
+
+
+def test_gradient_norm_logger_matches_gradient_tape_and_fills_history():
+    keras.utils.set_random_seed(0)
+    x = np.random.default_rng(0).normal(size=(32, 5, 2)).astype("float32")
+    y = x.sum(axis=(1, 2))
+    model = keras.Sequential([keras.Input((5, 2)), keras.layers.SimpleRNN(4),
+                              keras.layers.Dense(1)])
+    model.compile(keras.optimizers.SGD(0.0), "mse")  # lr 0: weights (and the norm) stay fixed
+    logger = training.GradientNormLogger(x[:8], y[:8], every=2)
+    history = model.fit(x, y, batch_size=4, epochs=2, verbose=0, callbacks=[logger])
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_mean(keras.losses.mean_squared_error(y[:8], model(x[:8])))
+    expected = float(tf.linalg.global_norm(tape.gradient(loss, model.trainable_weights)))
+    assert logger.steps == [2, 4, 6, 8, 10, 12, 14, 16]
+    np.testing.assert_allclose(logger.norms, expected, rtol=1e-5)
+    np.testing.assert_allclose(history.history["grad_norm"], expected, rtol=1e-5)
