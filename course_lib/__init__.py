@@ -3,8 +3,9 @@
 One module per concept — import the one you need, e.g. ``from course_lib import data, scratch``:
 
 runtime (seed, profile, device report, cuDNN eligibility) · data (registry, checksummed files,
-loaders) · synthetic (adding/copy tasks) · text (vocabularies, LM windows) · scratch (NumPy RNNs)
-· models (builders) · decoding (sampling) · metrics (perplexity) · plotting · checks (exercises)
+loaders) · synthetic (adding/copy/echo tasks) · text (vocabularies, LM windows) · scratch (NumPy
+RNN forward and BPTT) · models (builders) · training (gradient-norm logging) · decoding (sampling)
+· metrics (perplexity) · plotting · checks (exercises)
 """
 
 __version__ = "0.1.0"

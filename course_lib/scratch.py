@@ -216,3 +216,32 @@ def relative_error(a: np.ndarray, b: np.ndarray) -> float:
     a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
     scale = np.max(np.abs(a) + np.abs(b))
     return 0.0 if scale == 0 else float(np.max(np.abs(a - b)) / scale)
+
+
+def scale_to_spectral_radius(matrix: np.ndarray, radius: float) -> np.ndarray:
+    """``matrix`` (units, units) rescaled so that its largest |eigenvalue| equals ``radius``."""
+    current = np.max(np.abs(np.linalg.eigvals(matrix)))
+    return matrix * (radius / current)
+
+
+def last_step_gradient_norms(
+    x: np.ndarray,
+    kernel: np.ndarray,
+    recurrent_kernel: np.ndarray,
+    bias: np.ndarray,
+    activation: str = "tanh",
+) -> np.ndarray:
+    """‖dL/dh_t‖ for every step t when the loss looks only at the last state, L = Σ h_T.
+
+    Args:
+        x: (batch, time, features) inputs; the run starts from h_0 = 0.
+
+    Returns:
+        (time,) gradient norms, averaged over the batch. Their decay (or growth) from t = T
+        back to t = 1 is what "vanishing" (or "exploding") gradients means.
+    """
+    states = rnn_forward(x, None, kernel, recurrent_kernel, bias, activation)
+    d_states = np.zeros_like(states)
+    d_states[:, -1] = 1.0
+    grads = rnn_backward(d_states, x, None, states, kernel, recurrent_kernel, activation)
+    return np.linalg.norm(grads.states, axis=-1).mean(axis=0)

@@ -1,14 +1,9 @@
-"""Test-suite settings. They are set before any notebook kernel starts, so nbval's kernels
-inherit them: strict self-checks, quiet TensorFlow, a non-interactive matplotlib backend."""
+"""Fixtures for the unit tests (suite-wide settings live in course_plugin.py)."""
 
 import os
 from pathlib import Path
 
 import pytest
-
-os.environ.setdefault("COURSE_CHECKS_STRICT", "1")
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-os.environ.setdefault("MPLBACKEND", "Agg")
 
 
 @pytest.fixture
