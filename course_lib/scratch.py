@@ -245,3 +245,125 @@ def last_step_gradient_norms(
     d_states[:, -1] = 1.0
     grads = rnn_backward(d_states, x, None, states, kernel, recurrent_kernel, activation)
     return np.linalg.norm(grads.states, axis=-1).mean(axis=0)
+
+
+# --------------------------------------------------------------------------------------------
+# LSTM (keras.layers.LSTM layout: gates i, f, c, o side by side in the last axis)
+# --------------------------------------------------------------------------------------------
+#
+#   z_t = x_t @ kernel + h_{t-1} @ recurrent_kernel + bias          (batch, 4·units)
+#   i, f, o = sigmoid(z_i), sigmoid(z_f), sigmoid(z_o);   g = tanh(z_c)
+#   c_t = f * c_{t-1} + i * g;                              h_t = o * tanh(c_t)
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    return 0.5 * (1.0 + np.tanh(0.5 * z))  # = 1 / (1 + exp(-z)), without overflow
+
+
+def lstm_gates(z: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Split pre-activations z (batch, 4·units) into gate values (i, f, g, o) in Keras order."""
+    z_i, z_f, z_c, z_o = np.split(z, 4, axis=-1)
+    return _sigmoid(z_i), _sigmoid(z_f), np.tanh(z_c), _sigmoid(z_o)
+
+
+def lstm_step(x_t, h_prev, c_prev, kernel, recurrent_kernel, bias):
+    """One LSTM step: x_t (batch, features), h_prev and c_prev (batch, units) -> (h_t, c_t)."""
+    i, f, g, o = lstm_gates(x_t @ kernel + h_prev @ recurrent_kernel + bias)
+    c_t = f * c_prev + i * g
+    return o * np.tanh(c_t), c_t
+
+
+def _check_lstm_shapes(x, kernel, recurrent_kernel, bias) -> int:
+    if x.ndim != 3:
+        raise ValueError(f"expected x of shape (batch, time, features), got {x.shape}")
+    units = recurrent_kernel.shape[0]
+    expected = {"kernel": (x.shape[2], 4 * units), "recurrent_kernel": (units, 4 * units),
+                "bias": (4 * units,)}
+    for name, array in [("kernel", kernel), ("recurrent_kernel", recurrent_kernel),
+                        ("bias", bias)]:
+        if array.shape != expected[name]:
+            raise ValueError(
+                f"expected {name} of shape {expected[name]} (gates i, f, c, o side by side for "
+                f"{units} units and {x.shape[2]} features), got {array.shape}"
+            )
+    return units
+
+
+def lstm_forward(x, h0, c0, kernel, recurrent_kernel, bias) -> tuple[np.ndarray, np.ndarray]:
+    """Run a Keras-layout LSTM over a sequence.
+
+    Args:
+        x: (batch, time, features); h0, c0: (batch, units) or None for zeros.
+        kernel (features, 4·units), recurrent_kernel (units, 4·units), bias (4·units,):
+            ``keras.layers.LSTM(...).get_weights()``.
+
+    Returns:
+        (hidden, cells): both (batch, time, units), h_1 … h_T and c_1 … c_T.
+    """
+    x = np.asarray(x)
+    units = _check_lstm_shapes(x, kernel, recurrent_kernel, bias)
+    zeros = np.zeros((x.shape[0], units), dtype=x.dtype)
+    h, c = (zeros if h0 is None else h0), (zeros if c0 is None else c0)
+    hidden, cells = [], []
+    for t in range(x.shape[1]):
+        h, c = lstm_step(x[:, t], h, c, kernel, recurrent_kernel, bias)
+        hidden.append(h)
+        cells.append(c)
+    return np.stack(hidden, axis=1), np.stack(cells, axis=1)
+
+
+@dataclass
+class LSTMGradients:
+    """Gradients for an LSTM forward pass, in Keras layout. ``hidden`` and ``cells`` hold the
+    total gradient arriving at each h_t and c_t (batch, time, units)."""
+
+    kernel: np.ndarray
+    recurrent_kernel: np.ndarray
+    bias: np.ndarray
+    x: np.ndarray
+    h0: np.ndarray
+    c0: np.ndarray
+    hidden: np.ndarray
+    cells: np.ndarray
+
+
+def lstm_backward(d_hidden, x, h0, c0, hidden, cells, kernel, recurrent_kernel, bias,
+                  d_cells=None) -> LSTMGradients:
+    """Backpropagation through time for :func:`lstm_forward`.
+
+    Args:
+        d_hidden: (batch, time, units) direct dL/dh_t; d_cells: optional direct dL/dc_t.
+        x, h0, c0, kernel, recurrent_kernel, bias: the forward pass' inputs (h0/c0 None = zeros);
+        hidden, cells: its outputs.
+    """
+    x = np.asarray(x)
+    batch, time, units = hidden.shape
+    zeros = np.zeros((batch, units), dtype=hidden.dtype)
+    h0, c0 = (zeros if h0 is None else h0), (zeros if c0 is None else c0)
+    previous_h = np.concatenate([h0[:, None], hidden[:, :-1]], axis=1)
+    previous_c = np.concatenate([c0[:, None], cells[:, :-1]], axis=1)
+    d_cells = np.zeros_like(cells) if d_cells is None else d_cells
+    d_z = np.zeros((batch, time, 4 * units), dtype=hidden.dtype)
+    total_h, total_c = np.zeros_like(hidden), np.zeros_like(cells)
+    from_later_h, from_later_c = zeros, zeros
+    for t in reversed(range(time)):
+        i, f, g, o = lstm_gates(x[:, t] @ kernel + previous_h[:, t] @ recurrent_kernel + bias)
+        total_h[:, t] = d_h = d_hidden[:, t] + from_later_h
+        tanh_c = np.tanh(cells[:, t])
+        total_c[:, t] = d_c = d_cells[:, t] + from_later_c + d_h * o * (1 - tanh_c**2)
+        d_z[:, t] = np.concatenate([d_c * g * i * (1 - i),                   # input gate
+                                    d_c * previous_c[:, t] * f * (1 - f),     # forget gate
+                                    d_c * i * (1 - g**2),                     # candidate
+                                    d_h * tanh_c * o * (1 - o)], axis=-1)     # output gate
+        from_later_h = d_z[:, t] @ recurrent_kernel.T
+        from_later_c = d_c * f
+    return LSTMGradients(
+        kernel=np.einsum("btf,btz->fz", x, d_z),
+        recurrent_kernel=np.einsum("btu,btz->uz", previous_h, d_z),
+        bias=d_z.sum(axis=(0, 1)),
+        x=d_z @ kernel.T,
+        h0=from_later_h,
+        c0=from_later_c,
+        hidden=total_h,
+        cells=total_c,
+    )
