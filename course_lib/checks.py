@@ -231,3 +231,69 @@ def ex_2_3(clip_fn: Callable, strict: bool | None = None) -> None:
     """Check ``clip_fn(grads, max_norm)`` -> list of arrays, against ``tf.clip_by_global_norm``
     (what Keras optimizers do with ``global_clipnorm``)."""
     run_check("ex_2_3", lambda *args: tuple(clip_fn(*args)), _clip_cases(), strict)
+
+
+# --------------------------------------------------------------------------------------------
+# notebook 03
+# --------------------------------------------------------------------------------------------
+
+
+def _lstm_weights(rng, features: int, units: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    return (rng.normal(scale=0.5, size=(features, 4 * units)),
+            rng.normal(scale=0.5, size=(units, 4 * units)), rng.normal(size=4 * units))
+
+
+def _lstm_step_cases() -> list[Case]:
+    from course_lib.scratch import lstm_step
+
+    rng = np.random.default_rng(301)
+    cases = []
+    for batch, features, units in [(1, 1, 1), (2, 3, 4), (3, 2, 5)]:
+        args = (rng.normal(size=(batch, features)), rng.normal(size=(batch, units)),
+                rng.normal(size=(batch, units)), *_lstm_weights(rng, features, units))
+        cases.append(Case(f"batch={batch}, features={features}, units={units}", args,
+                          tuple(lstm_step(*args))))
+    return cases
+
+
+def ex_3_1(lstm_step_fn: Callable, strict: bool | None = None) -> None:
+    """Check ``lstm_step_fn(x_t, h_prev, c_prev, kernel, recurrent_kernel, bias) -> (h_t, c_t)``
+    with Keras' gate order i, f, c, o."""
+    run_check("ex_3_1", lambda *args: tuple(lstm_step_fn(*args)), _lstm_step_cases(), strict)
+
+
+def _lstm_param_cases() -> list[Case]:
+    import keras
+
+    cases = []
+    for features, units in [(1, 1), (3, 4), (32, 128)]:
+        layer = keras.layers.LSTM(units)
+        layer.build((None, None, features))
+        cases.append(Case(f"features={features}, units={units}", (features, units),
+                          int(layer.count_params())))
+    return cases
+
+
+def ex_3_2(param_count_fn: Callable, strict: bool | None = None) -> None:
+    """Check ``param_count_fn(features, units) -> int`` against ``keras.layers.LSTM``."""
+    run_check("ex_3_2", param_count_fn, _lstm_param_cases(), strict)
+
+
+def _forget_gate_cases() -> list[Case]:
+    from course_lib.scratch import lstm_gates
+
+    rng = np.random.default_rng(303)
+    cases = []
+    for batch, features, units in [(1, 1, 1), (2, 3, 4), (4, 2, 3)]:
+        x_t, h_prev = rng.normal(size=(batch, features)), rng.normal(size=(batch, units))
+        weights = _lstm_weights(rng, features, units)
+        forget = lstm_gates(x_t @ weights[0] + h_prev @ weights[1] + weights[2])[1]
+        cases.append(Case(f"batch={batch}, features={features}, units={units}",
+                          (x_t, h_prev, *weights), forget))
+    return cases
+
+
+def ex_3_3(forget_gate_fn: Callable, strict: bool | None = None) -> None:
+    """Check ``forget_gate_fn(x_t, h_prev, kernel, recurrent_kernel, bias) -> f_t``
+    (batch, units), computed from the forget-gate slices of the Keras weights only."""
+    run_check("ex_3_3", forget_gate_fn, _forget_gate_cases(), strict)

@@ -15,16 +15,21 @@ def recurrent_layer(cell: str, units: int, **kwargs):
     return getattr(keras.layers, RECURRENT_LAYERS[cell])(units, **kwargs)
 
 
-def char_lm(vocab_size: int, units: int = 256, embedding_dim: int = 32, cell: str = "simple_rnn"):
+def char_lm(vocab_size: int, units: int = 256, embedding_dim: int = 32, cell: str = "simple_rnn",
+            stateful_batch_size: int | None = None):
     """A next-character language model: ids (batch, time) -> logits (batch, time, vocab).
 
     Layers are named ``embedding``, ``rnn`` and ``logits`` so that the sampler in
-    :mod:`course_lib.decoding` can run them one step at a time.
+    :mod:`course_lib.decoding` can run them one step at a time. With ``stateful_batch_size``
+    the recurrent layer is stateful (it keeps its final state for the next batch) and the batch
+    size is fixed to that number, as Keras requires.
     """
     import keras
 
-    ids = keras.Input(shape=(None,), dtype="int32", name="ids")
+    stateful = stateful_batch_size is not None
+    ids = (keras.Input(batch_shape=(stateful_batch_size, None), dtype="int32", name="ids")
+           if stateful else keras.Input(shape=(None,), dtype="int32", name="ids"))
     x = keras.layers.Embedding(vocab_size, embedding_dim, name="embedding")(ids)
-    x = recurrent_layer(cell, units, return_sequences=True, name="rnn")(x)
+    x = recurrent_layer(cell, units, return_sequences=True, stateful=stateful, name="rnn")(x)
     logits = keras.layers.Dense(vocab_size, name="logits")(x)
     return keras.Model(ids, logits, name=f"char_lm_{cell}")

@@ -230,21 +230,41 @@ def last_step_gradient_norms(
     recurrent_kernel: np.ndarray,
     bias: np.ndarray,
     activation: str = "tanh",
+    cell: str = "simple_rnn",
+    wrt: str = "state",
 ) -> np.ndarray:
-    """‖dL/dh_t‖ for every step t when the loss looks only at the last state, L = Σ h_T.
+    """Gradient norms per step when the loss looks only at the last output, L = Σ h_T.
 
     Args:
-        x: (batch, time, features) inputs; the run starts from h_0 = 0.
+        x: (batch, time, features) inputs; the run starts from zero states.
+        kernel, recurrent_kernel, bias: weights in the Keras layout of ``cell``.
+        activation: for ``cell="simple_rnn"``: ``"tanh"`` or ``"linear"``.
+        cell: ``"simple_rnn"`` or ``"lstm"``.
+        wrt: ``"state"`` for ‖dL/dh_t‖, or ``"input"`` for ‖dL/dx_t‖ — how much the input at
+            step t can still move the loss; comparable across cell types.
 
     Returns:
         (time,) gradient norms, averaged over the batch. Their decay (or growth) from t = T
         back to t = 1 is what "vanishing" (or "exploding") gradients means.
     """
-    states = rnn_forward(x, None, kernel, recurrent_kernel, bias, activation)
-    d_states = np.zeros_like(states)
-    d_states[:, -1] = 1.0
-    grads = rnn_backward(d_states, x, None, states, kernel, recurrent_kernel, activation)
-    return np.linalg.norm(grads.states, axis=-1).mean(axis=0)
+    if wrt not in ("state", "input"):
+        raise ValueError(f"unknown wrt {wrt!r}; choose state or input")
+    if cell == "lstm":
+        hidden, cells = lstm_forward(x, None, None, kernel, recurrent_kernel, bias)
+        d_hidden = np.zeros_like(hidden)
+        d_hidden[:, -1] = 1.0
+        grads = lstm_backward(d_hidden, x, None, None, hidden, cells, kernel, recurrent_kernel,
+                              bias)
+        total = grads.hidden if wrt == "state" else grads.x
+    elif cell == "simple_rnn":
+        states = rnn_forward(x, None, kernel, recurrent_kernel, bias, activation)
+        d_states = np.zeros_like(states)
+        d_states[:, -1] = 1.0
+        grads = rnn_backward(d_states, x, None, states, kernel, recurrent_kernel, activation)
+        total = grads.states if wrt == "state" else grads.x
+    else:
+        raise ValueError(f"unknown cell {cell!r}; choose simple_rnn or lstm")
+    return np.linalg.norm(total, axis=-1).mean(axis=0)
 
 
 # --------------------------------------------------------------------------------------------

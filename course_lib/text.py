@@ -106,3 +106,28 @@ def next_token_dataset(ids: np.ndarray, length: int, batch_size: int, shuffle: b
     if shuffle:
         dataset = dataset.shuffle(n_chunks, seed=seed, reshuffle_each_iteration=True)
     return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+
+def stateful_next_token_dataset(ids: np.ndarray, length: int, batch_size: int):
+    """(inputs, targets) windows for *stateful* training (truncated BPTT over a long text).
+
+    ``ids`` is cut into ``batch_size`` contiguous streams; batch j holds window j of every stream,
+    so row i of batch j+1 continues row i of batch j and a stateful layer can carry its state
+    across batches. No shuffling (it would break the continuation). Shapes per batch:
+    inputs (batch_size, length) int32, targets (batch_size, length) int32; partial batches are
+    dropped because a stateful layer needs a fixed batch size.
+    """
+    import tensorflow as tf
+
+    ids = np.asarray(ids, dtype=np.int32).ravel()
+    windows_per_stream = (len(ids) - 1) // (batch_size * length)
+    if windows_per_stream < 1:
+        raise ValueError(
+            f"need more than {batch_size * length} tokens for {batch_size} streams of one "
+            f"{length}-token window, got {len(ids)}"
+        )
+    span = windows_per_stream * length
+    streams = np.stack([ids[i * span: (i + 1) * span + 1] for i in range(batch_size)])
+    inputs = streams[:, :-1].reshape(batch_size, windows_per_stream, length).transpose(1, 0, 2)
+    targets = streams[:, 1:].reshape(batch_size, windows_per_stream, length).transpose(1, 0, 2)
+    return tf.data.Dataset.from_tensor_slices((inputs, targets))

@@ -1,4 +1,5 @@
-"""Training helpers: watching the gradient norm while ``fit`` runs.
+"""Training helpers: watching the gradient norm while ``fit`` runs, and resetting stateful
+layers between epochs.
 
 Keras callbacks never see the gradients of the training step, so :class:`GradientNormLogger`
 measures them itself: every ``every`` batches it computes the global gradient norm of the loss
@@ -57,3 +58,17 @@ class GradientNormLogger(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         if logs is not None:
             logs["grad_norm"] = self.gradient_norm()
+
+
+def reset_recurrent_states(model) -> None:
+    """Zero the carried state of every stateful recurrent layer of ``model``."""
+    for layer in model.layers:
+        if getattr(layer, "stateful", False):
+            layer.reset_state()
+
+
+class ResetStatesEachEpoch(keras.callbacks.Callback):
+    """Start every epoch of stateful training from zero states (the text starts over)."""
+
+    def on_epoch_begin(self, epoch, logs=None):
+        reset_recurrent_states(self.model)

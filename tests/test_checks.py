@@ -102,3 +102,28 @@ def test_clipping_each_tensor_separately_is_caught():
 
 def test_wrong_number_of_results_is_reported():
     assert checks.compare((1.0,), (1.0, 2.0)) == "expected 2 results, got 1 results"
+
+
+def test_notebook_03_checks_accept_correct_solutions(capsys):
+    def forget_gate(x_t, h_prev, kernel, recurrent, bias):
+        units = recurrent.shape[0]
+        part = slice(units, 2 * units)
+        z = x_t @ kernel[:, part] + h_prev @ recurrent[:, part] + bias[part]
+        return 1 / (1 + np.exp(-z))
+
+    checks.ex_3_1(scratch.lstm_step, strict=True)
+    checks.ex_3_2(lambda features, units: 4 * units * (features + units + 1), strict=True)
+    checks.ex_3_3(forget_gate, strict=True)
+    assert capsys.readouterr().out.count("✓") == 3
+
+
+def test_lstm_step_with_gates_in_the_wrong_order_is_caught():
+    def wrong_order(x_t, h_prev, c_prev, kernel, recurrent, bias):
+        z = x_t @ kernel + h_prev @ recurrent + bias
+        f, i, g, o = np.split(z, 4, axis=-1)  # swaps input and forget gates
+        sig = lambda v: 1 / (1 + np.exp(-v))  # noqa: E731
+        c = sig(f) * c_prev + sig(i) * np.tanh(g)
+        return sig(o) * np.tanh(c), c
+
+    with pytest.raises(checks.CheckFailed, match="ex_3_1"):
+        checks.ex_3_1(wrong_order, strict=True)

@@ -71,3 +71,26 @@ def test_lstm_forward_names_the_gate_layout_on_bad_weights():
     with pytest.raises(ValueError, match=r"gates i, f, c, o side by side"):
         scratch.lstm_forward(np.zeros((1, 2, 3)), None, None, np.zeros((3, 8)),
                              np.zeros((2, 4)), np.zeros(8))
+
+
+def test_lstm_input_gradient_decays_by_the_forget_gate_per_step():
+    """With no recurrent weights and constant gates, the gradient reaching x_t travels only
+    along the cell state, multiplied by the forget gate at every step: f = sigmoid(b_f)."""
+    units, features, time = 3, 2, 12
+    rng = np.random.default_rng(0)
+    kernel = np.zeros((features, 4 * units))
+    kernel[:, 2 * units:3 * units] = rng.normal(size=(features, units))  # x feeds the candidate
+    bias = np.zeros(4 * units)
+    bias[units:2 * units] = 2.0  # forget gate f = sigmoid(2) ≈ 0.881
+    norms = scratch.last_step_gradient_norms(np.zeros((1, time, features)), kernel,
+                                             np.zeros((units, 4 * units)), bias, cell="lstm",
+                                             wrt="input")
+    np.testing.assert_allclose(norms[:-1] / norms[1:], 1 / (1 + np.exp(-2.0)), rtol=1e-6)
+
+
+def test_last_step_gradient_norms_rejects_unknown_cell_and_target():
+    args = (np.zeros((1, 2, 1)), np.zeros((1, 1)), np.zeros((1, 1)), np.zeros(1))
+    with pytest.raises(ValueError, match="choose simple_rnn or lstm"):
+        scratch.last_step_gradient_norms(*args, cell="gru")
+    with pytest.raises(ValueError, match="choose state or input"):
+        scratch.last_step_gradient_norms(*args, wrt="weights")

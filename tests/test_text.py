@@ -41,3 +41,18 @@ def test_next_token_dataset_targets_are_inputs_shifted_by_one():
 def test_next_token_dataset_rejects_too_short_text():
     with pytest.raises(ValueError, match="more than 10 tokens"):
         text.next_token_dataset(np.arange(5), length=10, batch_size=2)
+
+
+def test_stateful_dataset_rows_continue_across_batches():
+    ids = np.arange(1, 2 * 3 * 4 + 2, dtype=np.int32)  # 2 streams x 3 windows x 4 tokens, + 1
+    batches = [(x.numpy(), y.numpy()) for x, y in text.stateful_next_token_dataset(ids, 4, 2)]
+    assert len(batches) == 3 and batches[0][0].shape == (2, 4)
+    stream0 = np.concatenate([b[0][0] for b in batches])
+    stream1 = np.concatenate([b[0][1] for b in batches])
+    assert np.array_equal(stream0, np.arange(1, 13)) and np.array_equal(stream1, np.arange(13, 25))
+    assert all(np.array_equal(y, x + 1) for x, y in batches)
+
+
+def test_stateful_dataset_rejects_too_short_text():
+    with pytest.raises(ValueError, match="more than 40 tokens"):
+        text.stateful_next_token_dataset(np.arange(30), length=10, batch_size=4)

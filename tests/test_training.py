@@ -27,3 +27,19 @@ def test_gradient_norm_logger_matches_gradient_tape_and_fills_history():
     assert logger.steps == [2, 4, 6, 8, 10, 12, 14, 16]
     np.testing.assert_allclose(logger.norms, expected, rtol=1e-5)
     np.testing.assert_allclose(history.history["grad_norm"], expected, rtol=1e-5)
+
+
+def test_stateful_char_lm_carries_state_and_resets_each_epoch():
+    from course_lib import models
+
+    keras.utils.set_random_seed(0)
+    model = models.char_lm(vocab_size=6, units=4, embedding_dim=3, cell="lstm",
+                           stateful_batch_size=2)
+    ids = np.ones((2, 5), dtype="int32")
+    first = keras.ops.convert_to_numpy(model(ids))
+    carried = keras.ops.convert_to_numpy(model(ids))
+    assert not np.allclose(first, carried)  # the second call starts from the carried state
+    callback = training.ResetStatesEachEpoch()
+    callback.set_model(model)
+    callback.on_epoch_begin(0)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(model(ids)), first, rtol=1e-6)
