@@ -387,3 +387,115 @@ def lstm_backward(d_hidden, x, h0, c0, hidden, cells, kernel, recurrent_kernel, 
         hidden=total_h,
         cells=total_c,
     )
+
+
+# --------------------------------------------------------------------------------------------
+# GRU (keras.layers.GRU layout: gates z, r, h side by side in the last axis)
+# --------------------------------------------------------------------------------------------
+#
+#   z_t = sigmoid(x_t W_z + h_{t-1} U_z + b_z)        update gate
+#   r_t = sigmoid(x_t W_r + h_{t-1} U_r + b_r)        reset gate
+#   reset_after=True  (default, cuDNN): h̃_t = tanh(x_t W_h + b_h + r_t * (h_{t-1} U_h + b2_h))
+#   reset_after=False (original paper): h̃_t = tanh(x_t W_h + b_h + (r_t * h_{t-1}) U_h)
+#   h_t = z_t * h_{t-1} + (1 - z_t) * h̃_t              (Keras' convention: z keeps the old state)
+#
+# With reset_after=True the bias has shape (2, 3·units): an input row and a recurrent row.
+
+
+def _gru_biases(bias: np.ndarray, units: int) -> tuple[np.ndarray, np.ndarray, bool]:
+    """(input_bias, recurrent_bias, reset_after) from a Keras GRU bias."""
+    if bias.shape == (2, 3 * units):
+        return bias[0], bias[1], True
+    if bias.shape == (3 * units,):
+        return bias, np.zeros(3 * units, dtype=bias.dtype), False
+    raise ValueError(
+        f"expected a GRU bias of shape (2, {3 * units}) (reset_after=True) or ({3 * units},) "
+        f"(reset_after=False) for {units} units, got {bias.shape}"
+    )
+
+
+def _gru_parts(x_t, h_prev, kernel, recurrent_kernel, bias):
+    """Everything one step computes: (z, r, candidate, from_input, from_state, reset_after)."""
+    units = recurrent_kernel.shape[0]
+    input_bias, recurrent_bias, reset_after = _gru_biases(bias, units)
+    from_input = x_t @ kernel + input_bias                             # (batch, 3·units)
+    from_state = h_prev @ recurrent_kernel + recurrent_bias            # (batch, 3·units)
+    z = _sigmoid(from_input[:, :units] + from_state[:, :units])
+    r = _sigmoid(from_input[:, units:2 * units] + from_state[:, units:2 * units])
+    if reset_after:
+        candidate = np.tanh(from_input[:, 2 * units:] + r * from_state[:, 2 * units:])
+    else:
+        candidate = np.tanh(from_input[:, 2 * units:]
+                            + (r * h_prev) @ recurrent_kernel[:, 2 * units:])
+    return z, r, candidate, from_input, from_state, reset_after
+
+
+def gru_step(x_t, h_prev, kernel, recurrent_kernel, bias) -> np.ndarray:
+    """One GRU step: x_t (batch, features), h_prev (batch, units) -> h_t (batch, units)."""
+    z, _, candidate, *_ = _gru_parts(x_t, h_prev, kernel, recurrent_kernel, bias)
+    return z * h_prev + (1 - z) * candidate
+
+
+def gru_forward(x, h0, kernel, recurrent_kernel, bias) -> np.ndarray:
+    """Run a Keras-layout GRU over x (batch, time, features) from h0 (batch, units) or zeros.
+
+    Weights: ``keras.layers.GRU(...).get_weights()``: kernel (features, 3·units),
+    recurrent_kernel (units, 3·units), bias (2, 3·units) or (3·units,) for reset_after=False.
+
+    Returns:
+        (batch, time, units) states h_1 … h_T.
+    """
+    x = np.asarray(x)
+    if x.ndim != 3 or kernel.shape != (x.shape[2], 3 * recurrent_kernel.shape[0]):
+        raise ValueError(f"expected x (batch, time, features) and kernel (features, 3·units); "
+                         f"got x {x.shape}, kernel {kernel.shape}")
+    h = np.zeros((x.shape[0], recurrent_kernel.shape[0]), dtype=x.dtype) if h0 is None else h0
+    states = []
+    for t in range(x.shape[1]):
+        h = gru_step(x[:, t], h, kernel, recurrent_kernel, bias)
+        states.append(h)
+    return np.stack(states, axis=1)
+
+
+def gru_backward(d_states, x, h0, states, kernel, recurrent_kernel, bias) -> RNNGradients:
+    """Backpropagation through time for :func:`gru_forward` (either ``reset_after``).
+
+    Returns :class:`RNNGradients` with ``bias`` in the layer's own shape.
+    """
+    x = np.asarray(x)
+    batch, time, units = states.shape
+    h0 = np.zeros((batch, units), dtype=states.dtype) if h0 is None else h0
+    previous = np.concatenate([h0[:, None], states[:, :-1]], axis=1)
+    d_kernel, d_recurrent = np.zeros_like(kernel), np.zeros_like(recurrent_kernel)
+    d_input_bias, d_recurrent_bias = np.zeros(3 * units), np.zeros(3 * units)
+    d_x, total = np.zeros_like(x), np.zeros_like(states)
+    from_later = np.zeros((batch, units))
+    u_h = recurrent_kernel[:, 2 * units:]
+    for t in reversed(range(time)):
+        h_prev = previous[:, t]
+        z, r, candidate, _, from_state, reset_after = _gru_parts(x[:, t], h_prev, kernel,
+                                                                 recurrent_kernel, bias)
+        total[:, t] = d_h = d_states[:, t] + from_later
+        d_candidate_pre = d_h * (1 - z) * (1 - candidate**2)
+        d_z_pre = d_h * (h_prev - candidate) * z * (1 - z)
+        d_h_prev = d_h * z
+        if reset_after:
+            d_r_pre = d_candidate_pre * from_state[:, 2 * units:] * r * (1 - r)
+            d_state_part = np.concatenate([d_z_pre, d_r_pre, d_candidate_pre * r], axis=-1)
+            d_recurrent += h_prev.T @ d_state_part
+            d_recurrent_bias += d_state_part.sum(axis=0)
+        else:
+            d_reset_state = d_candidate_pre @ u_h.T                     # d(r * h_prev)
+            d_r_pre = d_reset_state * h_prev * r * (1 - r)
+            d_state_part = np.concatenate([d_z_pre, d_r_pre], axis=-1)
+            d_recurrent[:, :2 * units] += h_prev.T @ d_state_part
+            d_recurrent[:, 2 * units:] += (r * h_prev).T @ d_candidate_pre
+            d_h_prev = d_h_prev + d_reset_state * r
+        d_input_part = np.concatenate([d_z_pre, d_r_pre, d_candidate_pre], axis=-1)
+        d_kernel += x[:, t].T @ d_input_part
+        d_input_bias += d_input_part.sum(axis=0)
+        d_x[:, t] = d_input_part @ kernel.T
+        from_later = d_h_prev + d_state_part @ recurrent_kernel[:, :d_state_part.shape[1]].T
+    d_bias = np.stack([d_input_bias, d_recurrent_bias]) if bias.ndim == 2 else d_input_bias
+    return RNNGradients(kernel=d_kernel, recurrent_kernel=d_recurrent, bias=d_bias, x=d_x,
+                        h0=from_later, states=total)
