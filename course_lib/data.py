@@ -24,6 +24,8 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 REGISTRY_PATH = REPO_ROOT / "datasets" / "registry.json"
 DATA_DIR_ENV = "COURSE_DATA_DIR"
@@ -229,3 +231,62 @@ def load_time_machine() -> TextSplits:
 def read_text_member(dataset: str, member: str, encoding: str = "utf-8") -> str:
     """Text of a verified zip member of ``dataset`` (e.g. ``("fra_eng", "fra.txt")``)."""
     return read_member(registered_file(dataset), member).decode(encoding)
+
+
+@dataclass(frozen=True)
+class MonthlySeries:
+    """A monthly time series starting in ``start_year``-``start_month`` (month 1 = January)."""
+
+    values: np.ndarray  # (months,) float32
+    start_year: int
+    start_month: int = 1
+
+    def index_of(self, year: int, month: int = 1) -> int:
+        """Position of the given month in ``values``."""
+        return (year - self.start_year) * 12 + (month - self.start_month)
+
+    def years(self) -> np.ndarray:
+        """(months,) float64 decimal years, for plotting."""
+        import numpy as np
+
+        return self.start_year + (self.start_month - 1 + np.arange(len(self.values))) / 12
+
+
+def parse_sunspots_monthly(text: str, source: str = "sunspots_monthly.dat") -> MonthlySeries:
+    """Parse the table ``YEAR v_jan … v_dec`` (one year a line; the last year may be partial).
+
+    Raises:
+        DatasetError: a data line that is not a year followed by 1–12 numbers, a year out of
+            sequence, or a short year before the last one — naming the line number.
+    """
+    values, first_year, previous_year, short_line = [], None, None, None
+    for number, line in enumerate(text.splitlines(), start=1):
+        fields = line.split()
+        if not fields or not fields[0].isdigit() or len(fields[0]) != 4:
+            continue  # titles, rules and notes
+        try:
+            year, months = int(fields[0]), [float(v.rstrip("*")) for v in fields[1:]]
+        except ValueError as error:
+            raise DatasetError(f"{source}, line {number}: not a year of numbers ({error}): "
+                               f"{line.strip()!r}") from error
+        if short_line is not None:
+            raise DatasetError(f"{source}, line {short_line[0]}: expected 12 monthly values "
+                               f"(only the last year may be shorter), got {short_line[1]}")
+        if not 1 <= len(months) <= 12:
+            raise DatasetError(f"{source}, line {number}: expected 1 to 12 monthly values, got "
+                               f"{len(months)}: {line.strip()!r}")
+        if previous_year is not None and year != previous_year + 1:
+            raise DatasetError(f"{source}, line {number}: year {year} follows {previous_year}")
+        first_year = year if first_year is None else first_year
+        previous_year = year
+        short_line = (number, len(months)) if len(months) < 12 else None
+        values.extend(months)
+    if not values:
+        raise DatasetError(f"{source}: no data lines found")
+    return MonthlySeries(np.asarray(values, dtype=np.float32), first_year, 1)
+
+
+def load_sunspots_monthly() -> MonthlySeries:
+    """Monthly mean sunspot numbers, January 1749 – June 2009 (3,126 months)."""
+    path = dataset_file("sunspots", "sunspots_monthly.dat")
+    return parse_sunspots_monthly(path.read_text(encoding="ascii"), path.name)

@@ -33,3 +33,27 @@ def char_lm(vocab_size: int, units: int = 256, embedding_dim: int = 32, cell: st
     x = recurrent_layer(cell, units, return_sequences=True, stateful=stateful, name="rnn")(x)
     logits = keras.layers.Dense(vocab_size, name="logits")(x)
     return keras.Model(ids, logits, name=f"char_lm_{cell}")
+
+
+def recurrent_param_count(cell: str, features: int, units: int, reset_after: bool = True) -> int:
+    """Trainable parameters of a Keras recurrent layer, by formula.
+
+    Each gate (1 for SimpleRNN, 3 for GRU, 4 for LSTM) has a kernel (features x units), a
+    recurrent kernel (units x units) and a bias (units); GRU with ``reset_after`` has a second
+    bias per gate for the recurrent part.
+    """
+    gates = {"simple_rnn": 1, "gru": 3, "lstm": 4}
+    if cell not in gates:
+        raise ValueError(f"unknown cell {cell!r}; choose one of {', '.join(gates)}")
+    extra_bias = gates[cell] * units if cell == "gru" and reset_after else 0
+    return gates[cell] * units * (features + units + 1) + extra_bias
+
+
+def forecaster(cell: str, window: int, horizon: int, units: int = 32, features: int = 1):
+    """Sequence-to-vector forecaster: (batch, window, features) -> (batch, horizon)."""
+    import keras
+
+    inputs = keras.Input(shape=(window, features), name="history")
+    state = recurrent_layer(cell, units, name="rnn")(inputs)
+    return keras.Model(inputs, keras.layers.Dense(horizon, name="forecast")(state),
+                       name=f"forecaster_{cell}")

@@ -1,5 +1,5 @@
-"""Training helpers: watching the gradient norm while ``fit`` runs, and resetting stateful
-layers between epochs.
+"""Training helpers: watching the gradient norm while ``fit`` runs, resetting stateful layers
+between epochs, and comparing recurrent cells on one task under one budget.
 
 Keras callbacks never see the gradients of the training step, so :class:`GradientNormLogger`
 measures them itself: every ``every`` batches it computes the global gradient norm of the loss
@@ -10,6 +10,8 @@ on one fixed probe batch with ``tf.GradientTape``. The probe makes successive va
 from __future__ import annotations
 
 import math
+import time
+from collections.abc import Callable, Sequence
 
 import keras
 import numpy as np
@@ -72,3 +74,76 @@ class ResetStatesEachEpoch(keras.callbacks.Callback):
 
     def on_epoch_begin(self, epoch, logs=None):
         reset_recurrent_states(self.model)
+
+
+def compare_cells(build: Callable[[str], keras.Model], train, validation, epochs: int,
+                  cells: Sequence[str] = ("simple_rnn", "lstm", "gru"), seed: int = 0,
+                  **fit_kwargs) -> list[dict]:
+    """Train one compiled model per cell type on the same data and budget, and measure it.
+
+    Args:
+        build: ``build(cell)`` returns a compiled model whose recurrent layer is named ``rnn``.
+        train, validation: what ``fit`` takes as ``x`` and ``validation_data`` (a
+            ``tf.data.Dataset`` or an (x, y) tuple).
+        epochs: the budget, the same for every cell (at least 2: the first is warm-up).
+        fit_kwargs: passed on to ``fit`` (e.g. ``batch_size``, ``callbacks``).
+
+    Returns:
+        One dict per cell: ``cell``, ``params`` (whole model), ``rnn_params`` (Keras) and
+        ``rnn_params_formula`` (:func:`course_lib.models.recurrent_param_count`),
+        ``seconds_per_epoch`` (median after the warm-up epoch), ``examples_per_second``, and
+        the final ``val_*`` metrics.
+    """
+    from course_lib.models import recurrent_param_count
+
+    if epochs < 2:
+        raise ValueError(f"need epochs >= 2 (the first epoch is warm-up), got {epochs}")
+    extra_callbacks = fit_kwargs.pop("callbacks", [])
+    results = []
+    for cell in cells:
+        keras.utils.set_random_seed(seed)
+        model = build(cell)
+        timer = _EpochTimer()
+        inputs = train if isinstance(train, tuple) else (train,)  # (x, y) or a dataset
+        history = model.fit(*inputs, validation_data=validation, epochs=epochs, verbose=0,
+                            callbacks=[timer, *extra_callbacks], **fit_kwargs)
+        layer = model.get_layer("rnn")
+        features, units = layer.cell.kernel.shape[0], layer.cell.units
+        seconds = float(np.median(timer.seconds[1:]))
+        results.append({
+            "cell": cell,
+            "params": model.count_params(),
+            "rnn_params": layer.count_params(),
+            "rnn_params_formula": recurrent_param_count(
+                cell, features, units, getattr(layer.cell, "reset_after", True)),
+            "seconds_per_epoch": seconds,
+            "examples_per_second": _count_examples(train) / seconds,
+            **{key: values[-1] for key, values in history.history.items()
+               if key.startswith("val_")},
+        })
+    return results
+
+
+def _count_examples(train) -> int:
+    """Examples in one epoch of ``train``: an (x, y) tuple or a batched tf.data.Dataset."""
+    if isinstance(train, tuple):
+        return len(train[0])
+    return int(sum(keras.ops.shape(inputs)[0] for inputs, _ in train))
+
+
+class _EpochTimer(keras.callbacks.Callback):
+    """Wall time of the training part of each epoch (validation excluded)."""
+
+    def __init__(self):
+        super().__init__()
+        self.seconds: list[float] = []
+        self._started = self._last_batch_end = 0.0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._started = time.perf_counter()
+
+    def on_train_batch_end(self, batch, logs=None):
+        self._last_batch_end = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.seconds.append(self._last_batch_end - self._started)

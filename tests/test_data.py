@@ -145,3 +145,45 @@ def test_time_machine_is_lower_cased(mirror, monkeypatch):
     splits = data.load_time_machine()
     text = splits.train + splits.val + splits.test
     assert len(text) == 178_979 and text == text.lower()
+
+
+SUNSPOT_TABLE = """\
+                          MONTHLY MEAN SUNSPOT NUMBERS
+Year    Jan   Feb   Mar   Apr   May   Jun   Jul   Aug   Sep   Oct   Nov   Dec
+1749    58.0  62.6  70.0  55.7  85.0  83.5  94.8  66.3  75.9  75.5 158.6  85.2
+1750    73.3  75.9  89.2  88.3  90.0 100.0  85.4 103.0  91.2  65.7  63.3  75.4
+1751    70.0  43.5*
+Note:  Data are preliminary.
+"""
+
+
+def test_parse_sunspots_reads_years_in_order_and_a_partial_last_year():
+    series = data.parse_sunspots_monthly(SUNSPOT_TABLE)
+    assert (series.start_year, len(series.values)) == (1749, 26)
+    assert series.values[0] == pytest.approx(58.0) and series.values[-1] == pytest.approx(43.5)
+    assert series.index_of(1751, 2) == 25
+
+
+@pytest.mark.parametrize("bad,message", [
+    ("1750    73.3  x  89.2", "line 4: not a year of numbers"),
+    ("1752    1 2 3 4 5 6 7 8 9 10 11 12", "line 4: year 1752 follows 1749"),
+])
+def test_parse_sunspots_names_the_bad_line(bad, message):
+    lines = SUNSPOT_TABLE.splitlines()
+    lines[3] = bad
+    with pytest.raises(data.DatasetError, match=message):
+        data.parse_sunspots_monthly("\n".join(lines))
+
+
+def test_parse_sunspots_rejects_a_short_year_before_the_last():
+    lines = SUNSPOT_TABLE.splitlines()
+    lines[2] = "1749    58.0  62.6"
+    with pytest.raises(data.DatasetError, match="line 3: expected 12 monthly values"):
+        data.parse_sunspots_monthly("\n".join(lines))
+
+
+def test_real_sunspots_span_1749_to_mid_2009(mirror, monkeypatch):
+    monkeypatch.setenv(data.DATA_DIR_ENV, str(mirror))
+    series = data.load_sunspots_monthly()
+    assert len(series.values) == 3126 and series.index_of(2009, 6) == 3125
+    assert series.values[0] == pytest.approx(58.0) and series.values.min() >= 0

@@ -56,3 +56,17 @@ def test_unigram_perplexity_of_uniform_text_is_vocab_size():
 
 def test_perplexity_is_exp_of_cross_entropy():
     assert metrics.perplexity(math.log(7.0)) == pytest.approx(7.0)
+
+
+@pytest.mark.parametrize("cell", ["simple_rnn", "lstm", "gru"])
+@pytest.mark.parametrize("reset_after", [True, False])
+def test_recurrent_param_formula_matches_keras(cell, reset_after):
+    kwargs = {"reset_after": reset_after} if cell == "gru" else {}
+    layer = models.recurrent_layer(cell, 7, **kwargs)
+    layer.build((None, None, 5))
+    assert models.recurrent_param_count(cell, 5, 7, reset_after) == layer.count_params()
+
+
+def test_forecaster_maps_a_window_to_a_horizon():
+    model = models.forecaster("gru", window=12, horizon=3, units=4)
+    assert tuple(model(np.zeros((2, 12, 1), dtype="float32")).shape) == (2, 3)

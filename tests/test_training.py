@@ -43,3 +43,25 @@ def test_stateful_char_lm_carries_state_and_resets_each_epoch():
     callback.set_model(model)
     callback.on_epoch_begin(0)
     np.testing.assert_allclose(keras.ops.convert_to_numpy(model(ids)), first, rtol=1e-6)
+
+
+def test_compare_cells_reports_params_throughput_and_validation():
+    from course_lib import models
+
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(64, 6, 1)).astype("float32"), rng.normal(size=(64, 2)).astype("float32")
+
+    def build(cell):
+        model = models.forecaster(cell, window=6, horizon=2, units=3)
+        model.compile("adam", "mse", metrics=["mae"])
+        return model
+
+    results = training.compare_cells(build, (x, y), (x, y), epochs=2, batch_size=16,
+                                     cells=("simple_rnn", "gru"))
+    assert [r["cell"] for r in results] == ["simple_rnn", "gru"]
+    for result in results:
+        assert result["rnn_params"] == result["rnn_params_formula"]
+        assert result["examples_per_second"] > 0 and result["seconds_per_epoch"] > 0
+        assert {"val_loss", "val_mae"} <= set(result)
+    with pytest.raises(ValueError, match="epochs >= 2"):
+        training.compare_cells(build, (x, y), (x, y), epochs=1)

@@ -1,0 +1,93 @@
+"""Time-series forecasting: windows, normalisation fitted on training data only, and the
+baselines a model must beat.
+
+A forecast looks at ``window`` past values and predicts the next ``horizon`` values. Windows are
+indexed by the position of their first *target*: a window "belongs" to the split its targets
+fall in, while its inputs may reach back into the previous split (they precede the targets, so
+nothing leaks from the future).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Normalizer:
+    """Standardise with a mean and scale measured on the training split only."""
+
+    mean: float
+    scale: float
+
+    @classmethod
+    def fit(cls, train_values: np.ndarray) -> Normalizer:
+        return cls(float(np.mean(train_values)), float(np.std(train_values)))
+
+    def transform(self, values: np.ndarray) -> np.ndarray:
+        return (np.asarray(values) - self.mean) / self.scale
+
+    def inverse(self, values: np.ndarray) -> np.ndarray:
+        return np.asarray(values) * self.scale + self.mean
+
+
+def _check_range(series, window: int, horizon: int, first_target: int, end: int) -> None:
+    if first_target < window or end > len(series) or end - first_target < horizon:
+        raise ValueError(
+            f"need window <= first_target and first_target + horizon <= end <= len(series); got "
+            f"window={window}, horizon={horizon}, first_target={first_target}, end={end}, "
+            f"len(series)={len(series)}"
+        )
+
+
+def window_arrays(series: np.ndarray, window: int, horizon: int, first_target: int,
+                  end: int) -> tuple[np.ndarray, np.ndarray]:
+    """All windows whose targets lie in ``series[first_target:end]``, as NumPy arrays.
+
+    Returns:
+        inputs (n, window) and targets (n, horizon), n = end - first_target - horizon + 1.
+    """
+    series = np.asarray(series)
+    _check_range(series, window, horizon, first_target, end)
+    starts = np.arange(first_target, end - horizon + 1)
+    inputs = np.stack([series[s - window: s] for s in starts])
+    targets = np.stack([series[s: s + horizon] for s in starts])
+    return inputs, targets
+
+
+def windowed_dataset(series: np.ndarray, window: int, horizon: int, first_target: int, end: int,
+                     batch_size: int = 32, shuffle: bool = False, seed: int = 0):
+    """The windows of :func:`window_arrays` as a ``tf.data.Dataset`` built by
+    ``keras.utils.timeseries_dataset_from_array``: inputs (batch, window, 1), targets
+    (batch, horizon)."""
+    import keras
+
+    series = np.asarray(series, dtype=np.float32)
+    _check_range(series, window, horizon, first_target, end)
+    dataset = keras.utils.timeseries_dataset_from_array(
+        series[:, None], None, sequence_length=window + horizon, sequence_stride=1,
+        start_index=first_target - window, end_index=end, batch_size=batch_size,
+        shuffle=shuffle, seed=seed)
+    return dataset.map(lambda chunk: (chunk[:, :window], chunk[:, window:, 0]))
+
+
+def naive_forecast(inputs: np.ndarray, horizon: int) -> np.ndarray:
+    """Repeat each window's last value ``horizon`` times: (n, window) -> (n, horizon)."""
+    return np.repeat(np.asarray(inputs)[:, -1:], horizon, axis=1)
+
+
+def seasonal_naive_forecast(series: np.ndarray, first_target: int, end: int, horizon: int,
+                            period: int) -> np.ndarray:
+    """Predict each target with the value one ``period`` earlier: (n, horizon) for the windows
+    of :func:`window_arrays` (needs first_target >= period)."""
+    if first_target < period:
+        raise ValueError(f"need first_target >= period, got {first_target} < {period}")
+    series = np.asarray(series)
+    starts = np.arange(first_target, end - horizon + 1)
+    return np.stack([series[s - period: s - period + horizon] for s in starts])
+
+
+def mean_absolute_error(prediction: np.ndarray, target: np.ndarray) -> float:
+    """MAE over every window and horizon step."""
+    return float(np.mean(np.abs(np.asarray(prediction) - np.asarray(target))))
