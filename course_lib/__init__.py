@@ -4,8 +4,9 @@ One module per concept — import the one you need, e.g. ``from course_lib impor
 
 runtime (seed, profile, device report, cuDNN eligibility) · data (registry, checksummed files,
 loaders) · synthetic (adding/copy/echo tasks) · text (vocabularies, LM windows) · scratch (NumPy
-RNN forward and BPTT) · models (builders) · training (gradient-norm logging) · decoding (sampling)
-· metrics (perplexity) · plotting · checks (exercises)
+RNN/LSTM/GRU forward and BPTT) · models (builders) · training (gradient-norm logging, state
+resets, cell comparison) · forecast (windows, baselines) · decoding (sampling) · metrics
+(perplexity) · plotting · checks (exercises)
 """
 
 __version__ = "0.1.0"

@@ -297,3 +297,61 @@ def ex_3_3(forget_gate_fn: Callable, strict: bool | None = None) -> None:
     """Check ``forget_gate_fn(x_t, h_prev, kernel, recurrent_kernel, bias) -> f_t``
     (batch, units), computed from the forget-gate slices of the Keras weights only."""
     run_check("ex_3_3", forget_gate_fn, _forget_gate_cases(), strict)
+
+
+# --------------------------------------------------------------------------------------------
+# notebook 04
+# --------------------------------------------------------------------------------------------
+
+
+def _gru_step_cases() -> list[Case]:
+    from course_lib.scratch import gru_step
+
+    rng = np.random.default_rng(401)
+    cases = []
+    for batch, features, units in [(1, 1, 1), (2, 3, 4), (3, 2, 5)]:
+        args = (rng.normal(size=(batch, features)), rng.normal(size=(batch, units)),
+                rng.normal(scale=0.5, size=(features, 3 * units)),
+                rng.normal(scale=0.5, size=(units, 3 * units)), rng.normal(size=(2, 3 * units)))
+        cases.append(Case(f"batch={batch}, features={features}, units={units}", args,
+                          gru_step(*args)))
+    return cases
+
+
+def ex_4_1(gru_step_fn: Callable, strict: bool | None = None) -> None:
+    """Check ``gru_step_fn(x_t, h_prev, kernel, recurrent_kernel, bias) -> h_t`` for Keras'
+    default GRU (reset_after=True, bias of shape (2, 3·units))."""
+    run_check("ex_4_1", gru_step_fn, _gru_step_cases(), strict)
+
+
+def _gru_param_cases() -> list[Case]:
+    import keras
+
+    cases = []
+    for features, units, reset_after in [(1, 1, True), (3, 4, False), (32, 64, True),
+                                         (32, 64, False)]:
+        layer = keras.layers.GRU(units, reset_after=reset_after)
+        layer.build((None, None, features))
+        cases.append(Case(f"features={features}, units={units}, reset_after={reset_after}",
+                          (features, units, reset_after), int(layer.count_params())))
+    return cases
+
+
+def ex_4_2(param_count_fn: Callable, strict: bool | None = None) -> None:
+    """Check ``param_count_fn(features, units, reset_after) -> int`` against Keras' GRU."""
+    run_check("ex_4_2", param_count_fn, _gru_param_cases(), strict)
+
+
+def _window_cases() -> list[Case]:
+    from course_lib.forecast import window_arrays
+
+    series = np.round(np.sin(np.arange(40) / 3) * 10, 2)
+    return [Case(f"window={w}, horizon={h}, targets from {start} to {end}",
+                 (series, w, h, start, end), window_arrays(series, w, h, start, end))
+            for w, h, start, end in [(3, 1, 3, 10), (5, 2, 10, 20), (8, 4, 30, 40)]]
+
+
+def ex_4_3(make_windows_fn: Callable, strict: bool | None = None) -> None:
+    """Check ``make_windows_fn(series, window, horizon, first_target, end) -> (inputs,
+    targets)`` of shapes (n, window) and (n, horizon)."""
+    run_check("ex_4_3", lambda *args: tuple(make_windows_fn(*args)), _window_cases(), strict)

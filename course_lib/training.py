@@ -91,8 +91,8 @@ def compare_cells(build: Callable[[str], keras.Model], train, validation, epochs
     Returns:
         One dict per cell: ``cell``, ``params`` (whole model), ``rnn_params`` (Keras) and
         ``rnn_params_formula`` (:func:`course_lib.models.recurrent_param_count`),
-        ``seconds_per_epoch`` (median after the warm-up epoch), ``examples_per_second``, and
-        the final ``val_*`` metrics.
+        ``seconds_per_epoch`` (median after the warm-up epoch), ``examples_per_second``, the
+        final ``val_*`` metrics, and the trained ``model``.
     """
     from course_lib.models import recurrent_param_count
 
@@ -120,6 +120,7 @@ def compare_cells(build: Callable[[str], keras.Model], train, validation, epochs
             "examples_per_second": _count_examples(train) / seconds,
             **{key: values[-1] for key, values in history.history.items()
                if key.startswith("val_")},
+            "model": model,
         })
     return results
 

@@ -127,3 +127,35 @@ def test_lstm_step_with_gates_in_the_wrong_order_is_caught():
 
     with pytest.raises(checks.CheckFailed, match="ex_3_1"):
         checks.ex_3_1(wrong_order, strict=True)
+
+
+def test_notebook_04_checks_accept_correct_solutions(capsys):
+    from course_lib import forecast, models
+
+    checks.ex_4_1(scratch.gru_step, strict=True)
+    checks.ex_4_2(lambda f, u, reset_after: models.recurrent_param_count("gru", f, u, reset_after),
+                  strict=True)
+    checks.ex_4_3(forecast.window_arrays, strict=True)
+    assert capsys.readouterr().out.count("✓") == 3
+
+
+def test_gru_with_the_textbook_interpolation_is_caught():
+    def swapped(x_t, h_prev, kernel, recurrent, bias):  # h = (1 - z) h_prev + z h̃
+        units = recurrent.shape[0]
+        z = 1 / (1 + np.exp(-(x_t @ kernel + bias[0] + h_prev @ recurrent + bias[1])[:, :units]))
+        return (1 - z) * h_prev + z * (scratch.gru_step(x_t, h_prev, kernel, recurrent, bias)
+                                       - z * h_prev) / (1 - z)
+
+    with pytest.raises(checks.CheckFailed, match="ex_4_1"):
+        checks.ex_4_1(swapped, strict=True)
+
+
+def test_windows_off_by_one_are_caught():
+    from course_lib import forecast
+
+    def late(series, window, horizon, first_target, end):
+        inputs, targets = forecast.window_arrays(series, window, horizon, first_target, end)
+        return inputs, targets + 1
+
+    with pytest.raises(checks.CheckFailed, match="result 1"):
+        checks.ex_4_3(late, strict=True)
