@@ -290,3 +290,85 @@ def load_sunspots_monthly() -> MonthlySeries:
     """Monthly mean sunspot numbers, January 1749 – June 2009 (3,126 months)."""
     path = dataset_file("sunspots", "sunspots_monthly.dat")
     return parse_sunspots_monthly(path.read_text(encoding="ascii"), path.name)
+
+
+# --------------------------------------------------------------------------------------------
+# labelled text: sentence polarity and UD English EWT
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LabelledSplits:
+    """Train/validation/test lists of (text-or-tokens, label-or-tags) examples."""
+
+    train: list
+    val: list
+    test: list
+
+
+def load_rt_polarity(val_fraction: float = 0.1, test_fraction: float = 0.1,
+                     seed: int = 0) -> LabelledSplits:
+    """Sentence polarity v1.0 (Pang & Lee): 5,331 positive and 5,331 negative snippets
+    (lower-cased, tokenised, latin-1 encoded) as (text, label) pairs, label 1 = positive.
+
+    The corpus has no official split: the pairs are shuffled with ``seed`` and cut into
+    80/10/10 % train/val/test, the same every time.
+    """
+    examples = []
+    for filename, label in (("rt-polarity.neg", 0), ("rt-polarity.pos", 1)):
+        text = dataset_file("rt_polarity", filename).read_text(encoding="latin-1")
+        # split on "\n" only: str.splitlines() would also break at byte 0x85, which this
+        # cp1252 text uses for an ellipsis
+        examples += [(line.strip(), label) for line in text.split("\n") if line.strip()]
+    order = np.random.default_rng(seed).permutation(len(examples))
+    shuffled = [examples[i] for i in order]
+    n_val, n_test = round(len(shuffled) * val_fraction), round(len(shuffled) * test_fraction)
+    n_train = len(shuffled) - n_val - n_test
+    return LabelledSplits(shuffled[:n_train], shuffled[n_train:n_train + n_val],
+                          shuffled[n_train + n_val:])
+
+
+def parse_conllu(text: str, source: str = "<conllu>") -> list[tuple[list[str], list[str]]]:
+    """Sentences of a CoNLL-U file as (words, UPOS tags) pairs.
+
+    Comment lines (#) are skipped, and so are multi-word token ranges ("1-2") and empty nodes
+    ("8.1"), so the words are the syntactic words the tags belong to.
+
+    Raises:
+        DatasetError: a token line without the 10 tab-separated fields, naming its line number.
+    """
+    sentences, words, tags = [], [], []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            if words:
+                sentences.append((words, tags))
+            words, tags = [], []
+            continue
+        if line.startswith("#"):
+            continue
+        fields = line.split("\t")
+        if len(fields) != 10 or not fields[0].replace("-", "").replace(".", "").isdigit():
+            raise DatasetError(f"{source}, line {number}: expected a token line of 10 "
+                               f"tab-separated fields (ID FORM LEMMA UPOS …), got "
+                               f"{len(fields)} field(s): {line[:60]!r}")
+        if fields[0].isdigit():
+            words.append(fields[1])
+            tags.append(fields[3])
+    if words:
+        sentences.append((words, tags))
+    return sentences
+
+
+def load_ud_english_ewt(val_fraction: float = 0.1) -> LabelledSplits:
+    """UD English EWT r2.16 as (words, UPOS tags) sentences.
+
+    Only the dev and test files are available offline, so: train = the first 90 % of dev's
+    sentences, val = the last 10 % of dev, test = the official test file.
+    """
+    def read(filename: str):
+        path = dataset_file("ud_english_ewt", filename)
+        return parse_conllu(path.read_text(encoding="utf-8"), path.name)
+
+    dev = read("en_ewt-ud-dev.conllu")
+    n_train = round(len(dev) * (1 - val_fraction))
+    return LabelledSplits(dev[:n_train], dev[n_train:], read("en_ewt-ud-test.conllu"))

@@ -57,3 +57,53 @@ def forecaster(cell: str, window: int, horizon: int, units: int = 32, features: 
     state = recurrent_layer(cell, units, name="rnn")(inputs)
     return keras.Model(inputs, keras.layers.Dense(horizon, name="forecast")(state),
                        name=f"forecaster_{cell}")
+
+
+def _recurrent_stack(x, cell: str, units: int, depth: int, bidirectional: bool, merge_mode: str,
+                     dropout: float, residual: bool, last_returns_sequences: bool):
+    """``depth`` recurrent layers (optionally bidirectional) with dropout between them and, for
+    layers after the first, optional residual connections. Masks flow through."""
+    import keras
+
+    for level in range(depth):
+        returns_sequences = last_returns_sequences or level < depth - 1
+        layer = recurrent_layer(cell, units, return_sequences=returns_sequences)
+        if bidirectional:
+            layer = keras.layers.Bidirectional(layer, merge_mode=merge_mode)
+        output = layer(x)
+        if residual and level > 0 and returns_sequences and output.shape[-1] == x.shape[-1]:
+            output = keras.layers.Add()([x, output])
+        x = keras.layers.Dropout(dropout)(output) if dropout and level < depth - 1 else output
+    return x
+
+
+def sequence_classifier(vocab_size: int, n_classes: int = 2, embedding_dim: int = 64,
+                        units: int = 32, cell: str = "lstm", depth: int = 1,
+                        bidirectional: bool = False, merge_mode: str = "concat",
+                        dropout: float = 0.0, residual: bool = False):
+    """ids (batch, time), 0 = padding -> class logits (batch, n_classes).
+
+    Padding is masked (``mask_zero``), so padded steps never reach the recurrent layers'
+    state; ``dropout`` is applied between stacked layers (input dropout, cuDNN-compatible).
+    """
+    import keras
+
+    ids = keras.Input(shape=(None,), dtype="int32", name="ids")
+    x = keras.layers.Embedding(vocab_size, embedding_dim, mask_zero=True, name="embedding")(ids)
+    x = _recurrent_stack(x, cell, units, depth, bidirectional, merge_mode, dropout, residual,
+                         last_returns_sequences=False)
+    return keras.Model(ids, keras.layers.Dense(n_classes, name="logits")(x),
+                       name="sequence_classifier")
+
+
+def sequence_tagger(vocab_size: int, n_tags: int, embedding_dim: int = 64, units: int = 32,
+                    cell: str = "lstm", depth: int = 1, bidirectional: bool = True,
+                    merge_mode: str = "concat", dropout: float = 0.0, residual: bool = False):
+    """ids (batch, time), 0 = padding -> tag logits (batch, time, n_tags), one per token."""
+    import keras
+
+    ids = keras.Input(shape=(None,), dtype="int32", name="ids")
+    x = keras.layers.Embedding(vocab_size, embedding_dim, mask_zero=True, name="embedding")(ids)
+    x = _recurrent_stack(x, cell, units, depth, bidirectional, merge_mode, dropout, residual,
+                         last_returns_sequences=True)
+    return keras.Model(ids, keras.layers.Dense(n_tags, name="logits")(x), name="sequence_tagger")

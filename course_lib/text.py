@@ -131,3 +131,57 @@ def stateful_next_token_dataset(ids: np.ndarray, length: int, batch_size: int):
     inputs = streams[:, :-1].reshape(batch_size, windows_per_stream, length).transpose(1, 0, 2)
     targets = streams[:, 1:].reshape(batch_size, windows_per_stream, length).transpose(1, 0, 2)
     return tf.data.Dataset.from_tensor_slices((inputs, targets))
+
+
+def pad_batch(sequences: Sequence[np.ndarray], length: int | None = None) -> np.ndarray:
+    """Right-pad int sequences with 0 to ``length`` (default: the longest): (n, length) int32."""
+    length = max(len(s) for s in sequences) if length is None else length
+    batch = np.zeros((len(sequences), length), dtype=np.int32)
+    for row, sequence in enumerate(sequences):
+        batch[row, : len(sequence)] = sequence[:length]
+    return batch
+
+
+def padded_dataset(sequences: Sequence[np.ndarray], targets, batch_size: int,
+                   bucket_boundaries: Sequence[int] | None = None, shuffle: bool = False,
+                   seed: int = 0):
+    """A ``tf.data.Dataset`` of right-padded (ids, targets) batches.
+
+    Without ``bucket_boundaries`` each batch is padded to its longest sequence. With them,
+    sequences are first grouped by length (``Dataset.bucket_by_sequence_length``) so that a
+    batch holds sequences of similar length and carries less padding. ``targets`` are one label
+    per sequence (classification) or one int sequence per sequence (tagging, padded with 0).
+
+    Shapes per batch: ids (batch, time) int32; targets (batch,) or (batch, time).
+    """
+    import tensorflow as tf
+
+    per_token = np.ndim(targets[0]) == 1
+    target_spec = tf.TensorSpec((None,) if per_token else (), tf.int32)
+
+    def examples():
+        for sequence, target in zip(sequences, targets, strict=True):
+            yield np.asarray(sequence, np.int32), np.asarray(target, np.int32)
+
+    dataset = tf.data.Dataset.from_generator(
+        examples, output_signature=(tf.TensorSpec((None,), tf.int32), target_spec))
+    dataset = dataset.cache()
+    if shuffle:
+        dataset = dataset.shuffle(len(sequences), seed=seed, reshuffle_each_iteration=True)
+    if bucket_boundaries:
+        dataset = dataset.bucket_by_sequence_length(
+            lambda ids, _: tf.shape(ids)[0], list(bucket_boundaries),
+            [batch_size] * (len(bucket_boundaries) + 1))
+    else:
+        dataset = dataset.padded_batch(batch_size)
+    return dataset.prefetch(tf.data.AUTOTUNE)
+
+
+def padding_fraction(dataset) -> float:
+    """Share of positions in a padded dataset's id batches that are padding (id 0)."""
+    padded = total = 0
+    for ids, _ in dataset:
+        ids = np.asarray(ids)
+        padded += int((ids == 0).sum())
+        total += ids.size
+    return padded / total

@@ -187,3 +187,47 @@ def test_real_sunspots_span_1749_to_mid_2009(mirror, monkeypatch):
     series = data.load_sunspots_monthly()
     assert len(series.values) == 3126 and series.index_of(2009, 6) == 3125
     assert series.values[0] == pytest.approx(58.0) and series.values.min() >= 0
+
+
+CONLLU = """# sent_id = 1
+# text = I didn't go.
+1\tI\tI\tPRON\tPRP\t_\t3\tnsubj\t_\t_
+2-3\tdidn't\t_\t_\t_\t_\t_\t_\t_\t_
+2\tdid\tdo\tAUX\tVBD\t_\t4\taux\t_\t_
+3\tn't\tnot\tPART\tRB\t_\t4\tadvmod\t_\t_
+3.1\tgo\tgo\tVERB\tVB\t_\t_\t_\t_\t_
+4\tgo\tgo\tVERB\tVB\t_\t0\troot\t_\t_
+5\t.\t.\tPUNCT\t.\t_\t4\tpunct\t_\t_
+
+1\tHi\thi\tINTJ\tUH\t_\t0\troot\t_\t_
+"""
+
+
+def test_parse_conllu_keeps_syntactic_words_and_upos():
+    sentences = data.parse_conllu(CONLLU)
+    assert sentences == [(["I", "did", "n't", "go", "."], ["PRON", "AUX", "PART", "VERB", "PUNCT"]),
+                         (["Hi"], ["INTJ"])]
+
+
+def test_corrupt_conllu_line_names_its_line_number():
+    corrupt = CONLLU.replace("4\tgo\tgo\tVERB\tVB\t_\t0\troot\t_\t_", "4 go go VERB")
+    with pytest.raises(data.DatasetError, match="dev.conllu, line 8: expected a token line"):
+        data.parse_conllu(corrupt, "dev.conllu")
+
+
+def test_ud_english_ewt_splits(mirror, monkeypatch):
+    monkeypatch.setenv(data.DATA_DIR_ENV, str(mirror))
+    splits = data.load_ud_english_ewt()
+    assert (len(splits.train), len(splits.val), len(splits.test)) == (1801, 200, 2077)
+    words, tags = splits.train[0]
+    assert words[:3] == ["From", "the", "AP"] and tags[:3] == ["ADP", "DET", "PROPN"]
+
+
+def test_rt_polarity_is_balanced_and_split_the_same_way_every_time(mirror, monkeypatch):
+    monkeypatch.setenv(data.DATA_DIR_ENV, str(mirror))
+    splits = data.load_rt_polarity()
+    assert (len(splits.train), len(splits.val), len(splits.test)) == (8530, 1066, 1066)
+    labels = [label for _, label in splits.train + splits.val + splits.test]
+    assert sum(labels) == 5331 and len(labels) == 10662
+    assert data.load_rt_polarity().test == splits.test
+    assert any("\x85" in text for text, _ in splits.train)  # cp1252 ellipsis kept inside lines

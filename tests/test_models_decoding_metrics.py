@@ -70,3 +70,21 @@ def test_recurrent_param_formula_matches_keras(cell, reset_after):
 def test_forecaster_maps_a_window_to_a_horizon():
     model = models.forecaster("gru", window=12, horizon=3, units=4)
     assert tuple(model(np.zeros((2, 12, 1), dtype="float32")).shape) == (2, 3)
+
+
+@pytest.mark.parametrize("bidirectional,merge_mode,width",
+                         [(False, "concat", 6), (True, "concat", 12), (True, "sum", 6)])
+def test_tagger_output_and_merge_modes(bidirectional, merge_mode, width):
+    model = models.sequence_tagger(20, n_tags=5, units=6, depth=2, bidirectional=bidirectional,
+                                   merge_mode=merge_mode, dropout=0.1, residual=True)
+    assert tuple(model(np.ones((3, 7), dtype="int32")).shape) == (3, 7, 5)
+    assert model.layers[-2].output.shape[-1] == width
+
+
+def test_masked_classifier_ignores_extra_padding():
+    keras.utils.set_random_seed(0)
+    model = models.sequence_classifier(30, units=8, depth=2, bidirectional=True)
+    short = np.array([[4, 9, 2, 0]], dtype="int32")
+    long = np.array([[4, 9, 2, 0, 0, 0, 0, 0, 0]], dtype="int32")
+    np.testing.assert_allclose(model.predict(short, verbose=0), model.predict(long, verbose=0),
+                               atol=1e-6)

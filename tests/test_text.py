@@ -56,3 +56,28 @@ def test_stateful_dataset_rows_continue_across_batches():
 def test_stateful_dataset_rejects_too_short_text():
     with pytest.raises(ValueError, match="more than 40 tokens"):
         text.stateful_next_token_dataset(np.arange(30), length=10, batch_size=4)
+
+
+def test_pad_batch_right_pads_with_zeros():
+    batch = text.pad_batch([np.array([5, 6, 7]), np.array([8])])
+    assert batch.tolist() == [[5, 6, 7], [8, 0, 0]]
+
+
+def test_padded_dataset_pads_per_batch_and_keeps_tags_aligned():
+    sequences = [np.arange(1, n + 1) for n in (2, 5, 3, 4)]
+    tags = [s * 10 for s in sequences]
+    batches = list(text.padded_dataset(sequences, tags, batch_size=2))
+    ids, targets = (t.numpy() for t in batches[0])
+    assert ids.tolist() == [[1, 2, 0, 0, 0], [1, 2, 3, 4, 5]]
+    assert np.array_equal(targets, ids * 10)
+
+
+def test_bucketing_reduces_padding():
+    rng = np.random.default_rng(0)
+    sequences = [np.ones(n, dtype=np.int32) for n in rng.integers(1, 60, size=400)]
+    labels = [0] * len(sequences)
+    plain = text.padded_dataset(sequences, labels, batch_size=32, shuffle=True)
+    bucketed = text.padded_dataset(sequences, labels, batch_size=32, shuffle=True,
+                                   bucket_boundaries=[10, 20, 30, 40, 50])
+    assert text.padding_fraction(bucketed) < 0.5 * text.padding_fraction(plain)
+    assert sum(int(ids.shape[0]) for ids, _ in bucketed) == 400
