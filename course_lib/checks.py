@@ -355,3 +355,66 @@ def ex_4_3(make_windows_fn: Callable, strict: bool | None = None) -> None:
     """Check ``make_windows_fn(series, window, horizon, first_target, end) -> (inputs,
     targets)`` of shapes (n, window) and (n, horizon)."""
     run_check("ex_4_3", lambda *args: tuple(make_windows_fn(*args)), _window_cases(), strict)
+
+
+# --------------------------------------------------------------------------------------------
+# notebook 05
+# --------------------------------------------------------------------------------------------
+
+
+def _merge_shape_cases() -> list[Case]:
+    import keras
+
+    cases = []
+    for merge_mode, batch, time, units, sequences in [("concat", 2, 5, 3, True),
+                                                      ("sum", 4, 7, 6, True),
+                                                      ("ave", 1, 3, 2, False),
+                                                      ("mul", 3, 4, 5, False)]:
+        layer = keras.layers.Bidirectional(keras.layers.GRU(units, return_sequences=sequences),
+                                           merge_mode=merge_mode)
+        shape = tuple(layer(np.zeros((batch, time, 2), dtype="float32")).shape)
+        cases.append(Case(f"merge_mode={merge_mode}, return_sequences={sequences}",
+                          (merge_mode, batch, time, units, sequences), shape))
+    return cases
+
+
+def ex_5_1(output_shape_fn: Callable, strict: bool | None = None) -> None:
+    """Check ``output_shape_fn(merge_mode, batch, time, units, return_sequences) -> tuple``,
+    the output shape of ``Bidirectional(GRU(units, return_sequences=...), merge_mode=...)``."""
+    run_check("ex_5_1", lambda *args: tuple(int(d) for d in output_shape_fn(*args)),
+              [Case(c.label, c.args, c.expected) for c in _merge_shape_cases()], strict)
+
+
+def _masked_mean_cases() -> list[Case]:
+    rng = np.random.default_rng(502)
+    cases = []
+    for batch, time, features in [(1, 3, 1), (2, 5, 3), (4, 6, 2)]:
+        values = rng.normal(size=(batch, time, features))
+        lengths = rng.integers(1, time + 1, size=batch)
+        mask = np.arange(time)[None, :] < lengths[:, None]
+        expected = np.stack([values[b, : lengths[b]].mean(axis=0) for b in range(batch)])
+        cases.append(Case(f"batch={batch}, time={time}, lengths={lengths.tolist()}",
+                          (values, mask), expected))
+    return cases
+
+
+def ex_5_2(masked_mean_fn: Callable, strict: bool | None = None) -> None:
+    """Check ``masked_mean_fn(values (batch, time, features), mask (batch, time) bool)`` ->
+    (batch, features): the mean over the unmasked steps only."""
+    run_check("ex_5_2", masked_mean_fn, _masked_mean_cases(), strict)
+
+
+def _padding_cases() -> list[Case]:
+    from course_lib.text import padding_share
+
+    lengths = [3, 3, 4, 9, 10, 10, 11, 25, 26, 40]
+    return [Case(f"boundaries={b}, batch_size={n}", (lengths, b, n), padding_share(lengths, b, n))
+            for b, n in [([], 4), ([5, 12], 4), ([5, 12, 30], 2), ([100], 10)]]
+
+
+def ex_5_3(padding_share_fn: Callable, strict: bool | None = None) -> None:
+    """Check ``padding_share_fn(lengths, boundaries, batch_size) -> float``: the share of padded
+    positions when sequences (in the given order) are grouped into length buckets
+    [0, b1), [b1, b2), …, batched in order within each bucket, and padded to each batch's
+    longest sequence."""
+    run_check("ex_5_3", padding_share_fn, _padding_cases(), strict)

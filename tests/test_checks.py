@@ -159,3 +159,25 @@ def test_windows_off_by_one_are_caught():
 
     with pytest.raises(checks.CheckFailed, match="result 1"):
         checks.ex_4_3(late, strict=True)
+
+
+def test_notebook_05_checks_accept_correct_solutions(capsys):
+    from course_lib import text
+
+    def shape(merge_mode, batch, time, units, sequences):
+        width = 2 * units if merge_mode == "concat" else units
+        return (batch, time, width) if sequences else (batch, width)
+
+    def masked_mean(values, mask):
+        weights = mask[..., None].astype(float)
+        return (values * weights).sum(axis=1) / weights.sum(axis=1)
+
+    checks.ex_5_1(shape, strict=True)
+    checks.ex_5_2(masked_mean, strict=True)
+    checks.ex_5_3(text.padding_share, strict=True)
+    assert capsys.readouterr().out.count("✓") == 3
+
+
+def test_unmasked_mean_is_caught():
+    with pytest.raises(checks.CheckFailed, match="ex_5_2"):
+        checks.ex_5_2(lambda values, mask: values.mean(axis=1), strict=True)

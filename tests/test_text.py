@@ -81,3 +81,24 @@ def test_bucketing_reduces_padding():
                                    bucket_boundaries=[10, 20, 30, 40, 50])
     assert text.padding_fraction(bucketed) < 0.5 * text.padding_fraction(plain)
     assert sum(int(ids.shape[0]) for ids, _ in bucketed) == 400
+
+
+def test_token_vocabulary_keeps_punctuation_and_orders_by_frequency():
+    vocab = text.token_vocabulary([["The", "cat", "."], ["the", "dog", "."]], min_count=2)
+    assert vocab.tokens == (text.PAD, text.UNK, ".", "the")
+    assert text.encode_tokens(vocab, ["THE", "bird", "."]).tolist() == [3, 1, 2]
+
+
+def test_padding_share_by_hand():
+    # one bucket: batches [2, 4] and [6] -> padding 2 + 0 of 8 + 6 positions
+    assert text.padding_share([2, 4, 6], [], batch_size=2) == pytest.approx(2 / 14)
+    assert text.padding_share([2, 4, 6], [3, 5], batch_size=2) == 0.0
+
+
+@pytest.mark.parametrize("level", ["char", "word"])
+def test_encode_many_equals_encode_one_by_one(level):
+    texts = ["The cat sat.", "a dog", "Über-cat!"]
+    vocab = (text.char_vocabulary("".join(texts[:2])) if level == "char"
+             else text.word_vocabulary(texts[:2]))
+    batch = vocab.encode_many(texts)
+    assert [ids.tolist() for ids in batch] == [vocab.encode(t).tolist() for t in texts]
