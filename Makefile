@@ -13,7 +13,7 @@ $(STAMP): requirements.txt pyproject.toml
 	touch $(STAMP)
 
 lab: $(STAMP)  ## install everything and open the course in JupyterLab
-	$(BIN)/jupyter lab notebooks/
+	$(BIN)/jupyter lab notebooks/ $$([ "$$(id -u)" = 0 ] && echo --allow-root)
 
 test: $(STAMP)  ## unit tests + every notebook (nbval), fast profile unless COURSE_PROFILE is set
 	COURSE_PROFILE=$${COURSE_PROFILE:-fast} $(BIN)/python -m pytest --nbval-lax --nbval-current-env tests notebooks
