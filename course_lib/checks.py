@@ -128,12 +128,13 @@ def ex_1_1(rnn_step_fn: Callable, strict: bool | None = None) -> None:
     run_check("ex_1_1", rnn_step_fn, _rnn_step_cases(), strict)
 
 
-def _simple_rnn_param_cases() -> list[Case]:
+def _keras_param_cases(layer_name: str, shapes: list[tuple[int, int]]) -> list[Case]:
+    """(features, units) -> ``count_params()`` of ``keras.layers.<layer_name>(units)``."""
     import keras
 
     cases = []
-    for features, units in [(1, 1), (3, 4), (65, 256)]:
-        layer = keras.layers.SimpleRNN(units)
+    for features, units in shapes:
+        layer = getattr(keras.layers, layer_name)(units)
         layer.build((None, None, features))
         cases.append(Case(f"features={features}, units={units}", (features, units),
                           int(layer.count_params())))
@@ -142,7 +143,8 @@ def _simple_rnn_param_cases() -> list[Case]:
 
 def ex_1_2(param_count_fn: Callable, strict: bool | None = None) -> None:
     """Check ``param_count_fn(features, units) -> int`` against Keras' ``count_params()``."""
-    run_check("ex_1_2", param_count_fn, _simple_rnn_param_cases(), strict)
+    run_check("ex_1_2", param_count_fn,
+              _keras_param_cases("SimpleRNN", [(1, 1), (3, 4), (65, 256)]), strict)
 
 
 def _temperature_cases() -> list[Case]:
@@ -262,21 +264,10 @@ def ex_3_1(lstm_step_fn: Callable, strict: bool | None = None) -> None:
     run_check("ex_3_1", lambda *args: tuple(lstm_step_fn(*args)), _lstm_step_cases(), strict)
 
 
-def _lstm_param_cases() -> list[Case]:
-    import keras
-
-    cases = []
-    for features, units in [(1, 1), (3, 4), (32, 128)]:
-        layer = keras.layers.LSTM(units)
-        layer.build((None, None, features))
-        cases.append(Case(f"features={features}, units={units}", (features, units),
-                          int(layer.count_params())))
-    return cases
-
-
 def ex_3_2(param_count_fn: Callable, strict: bool | None = None) -> None:
     """Check ``param_count_fn(features, units) -> int`` against ``keras.layers.LSTM``."""
-    run_check("ex_3_2", param_count_fn, _lstm_param_cases(), strict)
+    run_check("ex_3_2", param_count_fn,
+              _keras_param_cases("LSTM", [(1, 1), (3, 4), (32, 128)]), strict)
 
 
 def _forget_gate_cases() -> list[Case]:
