@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -38,25 +39,15 @@ class Vocabulary:
 
     def id_of(self, token: str) -> int:
         """The id of ``token`` (UNK's id when unknown)."""
-        return self._index().get(token, self.unk_id)
+        return self.index.get(token, self.unk_id)
 
     def encode(self, text: str) -> np.ndarray:
         """(tokens,) int32 ids of ``text``: characters, or words standardised as in
         :func:`word_vocabulary` (lower-cased, punctuation stripped, split on whitespace)."""
-        import keras
-
-        vocabulary = list(self.tokens[2:])  # ids 0 and 1 (PAD, UNK) are added by the layers
-        if self.level == "char":
-            layer = keras.layers.StringLookup(vocabulary=vocabulary, mask_token=PAD,
-                                              oov_token=UNK)
-            ids = layer(np.asarray(list(text), dtype=object))
-        else:
-            layer = keras.layers.TextVectorization(vocabulary=vocabulary, standardize=STANDARDIZE)
-            ids = layer(text)
-        return np.asarray(ids, dtype=np.int32).reshape(-1)
+        return self.encode_many([text])[0]
 
     def encode_many(self, texts: Sequence[str]) -> list[np.ndarray]:
-        """Like :meth:`encode` for many texts, with one layer call (much faster than a loop)."""
+        """:meth:`encode` for many texts with one layer call (far faster than a loop)."""
         import keras
         import tensorflow as tf
 
@@ -76,7 +67,9 @@ class Vocabulary:
         pieces = [self.tokens[i] for i in np.asarray(ids).reshape(-1) if i != self.pad_id]
         return ("" if self.level == "char" else " ").join(pieces)
 
-    def _index(self) -> dict[str, int]:
+    @cached_property
+    def index(self) -> dict[str, int]:
+        """token -> id (built once)."""
         return {token: i for i, token in enumerate(self.tokens)}
 
 
@@ -217,7 +210,7 @@ def token_vocabulary(token_lists: Iterable[Sequence[str]], min_count: int = 1,
 def encode_tokens(vocabulary: Vocabulary, tokens: Sequence[str]) -> np.ndarray:
     """(tokens,) int32 ids of pre-split tokens, looked up as they are (lower-cased if the
     vocabulary was built lower-cased); unknown tokens get UNK's id."""
-    index = vocabulary._index()
+    index = vocabulary.index
     lower = vocabulary.level == "token_lower"
     return np.array([index.get(t.lower() if lower else t, vocabulary.unk_id) for t in tokens],
                     dtype=np.int32)

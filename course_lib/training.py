@@ -62,6 +62,16 @@ class GradientNormLogger(keras.callbacks.Callback):
             logs["grad_norm"] = self.gradient_norm()
 
 
+def seconds_per_train_step(model, x, y, steps: int = 20) -> float:
+    """Mean wall time of one ``train_on_batch(x, y)`` on a compiled model, after one untimed
+    step that builds and traces it."""
+    model.train_on_batch(x, y)
+    started = time.perf_counter()
+    for _ in range(steps):
+        model.train_on_batch(x, y)
+    return (time.perf_counter() - started) / steps
+
+
 def reset_recurrent_states(model) -> None:
     """Zero the carried state of every stateful recurrent layer of ``model``."""
     for layer in model.layers:

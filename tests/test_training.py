@@ -65,3 +65,12 @@ def test_compare_cells_reports_params_throughput_and_validation():
         assert {"val_loss", "val_mae"} <= set(result)
     with pytest.raises(ValueError, match="epochs >= 2"):
         training.compare_cells(build, (x, y), (x, y), epochs=1)
+
+
+def test_seconds_per_train_step_times_compiled_steps():
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+    model.compile("sgd", "mse")
+    x, y = np.zeros((4, 3), dtype="float32"), np.zeros((4, 1), dtype="float32")
+    seconds = training.seconds_per_train_step(model, x, y, steps=3)
+    assert 0 < seconds < 5
+    assert int(model.optimizer.iterations.numpy()) == 4  # warm-up + 3 timed steps
