@@ -409,3 +409,76 @@ def ex_5_3(padding_share_fn: Callable, strict: bool | None = None) -> None:
     [0, b1), [b1, b2), …, batched in order within each bucket, and padded to each batch's
     longest sequence."""
     run_check("ex_5_3", padding_share_fn, _padding_cases(), strict)
+
+
+# --------------------------------------------------------------------------------------------
+# notebook 06
+# --------------------------------------------------------------------------------------------
+
+
+def _additive_score_cases() -> list[Case]:
+    rng = np.random.default_rng(601)
+    cases = []
+    for batch, source_time, query_units, key_units, hidden in [(1, 1, 1, 1, 1), (2, 4, 3, 5, 2),
+                                                               (3, 6, 4, 4, 3)]:
+        query = rng.normal(size=(batch, query_units))
+        keys = rng.normal(size=(batch, source_time, key_units))
+        w_query = rng.normal(size=(query_units, hidden))
+        w_key = rng.normal(size=(key_units, hidden))
+        v = rng.normal(size=(hidden,))
+        expected = np.tanh((query @ w_query)[:, None, :] + keys @ w_key) @ v
+        cases.append(Case(f"batch={batch}, source_time={source_time}, hidden={hidden}",
+                          (query, keys, w_query, w_key, v), expected))
+    return cases
+
+
+def ex_6_1(additive_score_fn: Callable, strict: bool | None = None) -> None:
+    """Check ``additive_score_fn(query (batch, query_units), keys (batch, source_time,
+    key_units), w_query (query_units, hidden), w_key (key_units, hidden), v (hidden,))`` ->
+    (batch, source_time) scores ``v · tanh(query W_query + key W_key)``."""
+    run_check("ex_6_1", additive_score_fn, _additive_score_cases(), strict)
+
+
+def _masked_softmax_cases() -> list[Case]:
+    rng = np.random.default_rng(602)
+    cases = []
+    for batch, source_time, scale in [(1, 3, 1.0), (3, 5, 1.0), (2, 6, 500.0)]:
+        scores = rng.normal(size=(batch, source_time)) * scale
+        lengths = rng.integers(1, source_time + 1, size=batch)
+        mask = np.arange(source_time)[None, :] < lengths[:, None]
+        expected = np.zeros_like(scores)
+        for row, n in enumerate(lengths):
+            shifted = np.exp(scores[row, :n] - scores[row, :n].max())
+            expected[row, :n] = shifted / shifted.sum()
+        cases.append(Case(f"batch={batch}, lengths={lengths.tolist()}, score scale={scale:g}",
+                          (scores, mask), expected))
+    return cases
+
+
+def ex_6_2(masked_softmax_fn: Callable, strict: bool | None = None) -> None:
+    """Check ``masked_softmax_fn(scores (batch, source_time), mask (batch, source_time) bool)``
+    -> weights that sum to 1 over the True positions and are exactly 0 on the False ones
+    (including for large scores, where a plain ``exp`` overflows)."""
+    run_check("ex_6_2", masked_softmax_fn, _masked_softmax_cases(), strict)
+
+
+def _beam_step_cases() -> list[Case]:
+    rng = np.random.default_rng(603)
+    cases = []
+    for beams, vocab, width in [(1, 5, 1), (2, 4, 2), (3, 6, 3), (3, 3, 5)]:
+        scores = np.sort(rng.normal(size=beams) - 3.0)[::-1]
+        log_probs = np.log(rng.dirichlet(np.ones(vocab), size=beams))
+        flat = (scores[:, None] + log_probs).ravel()
+        best = sorted(range(flat.size), key=lambda i: (-flat[i], i))[:width]
+        expected = (flat[best], np.array(best) // vocab, np.array(best) % vocab)
+        cases.append(Case(f"beams={beams}, vocab={vocab}, beam_width={width}",
+                          (scores, log_probs, width), expected))
+    return cases
+
+
+def ex_6_3(beam_step_fn: Callable, strict: bool | None = None) -> None:
+    """Check ``beam_step_fn(scores (beams,), log_probs (beams, vocab), beam_width)`` ->
+    ``(new_scores, parents, tokens)``, each (min(beam_width, beams·vocab),): the best
+    extensions, highest score first (ties: lower beam, then lower token)."""
+    run_check("ex_6_3", lambda *args: tuple(np.asarray(a) for a in beam_step_fn(*args)),
+              _beam_step_cases(), strict)

@@ -372,3 +372,57 @@ def load_ud_english_ewt(val_fraction: float = 0.1) -> LabelledSplits:
     dev = read("en_ewt-ud-dev.conllu")
     n_train = round(len(dev) * (1 - val_fraction))
     return LabelledSplits(dev[:n_train], dev[n_train:], read("en_ewt-ud-test.conllu"))
+
+
+# --------------------------------------------------------------------------------------------
+# sentence pairs for translation (Tatoeba, via manythings.org/anki)
+# --------------------------------------------------------------------------------------------
+
+PAIR_FILES = {"fra_eng": "fra.txt", "spa_eng": "spa.txt"}
+
+
+def parse_sentence_pairs(text: str, source: str = "<pairs>") -> list[tuple[str, str]]:
+    """(english, other) pairs from tab-separated lines ``english<TAB>other[<TAB>attribution]``.
+    A non-empty line without a tab raises :class:`DatasetError` naming the line."""
+    pairs = []
+    for number, line in enumerate(text.split("\n"), start=1):
+        if not line.strip():
+            continue
+        fields = line.split("\t")
+        if len(fields) < 2:
+            raise DatasetError(f"{source}, line {number}: expected 'english<TAB>translation', "
+                               f"got {line[:60]!r}; the file is damaged, replace it")
+        pairs.append((fields[0].strip(), fields[1].strip()))
+    return pairs
+
+
+def load_sentence_pairs(dataset: str = "fra_eng", max_tokens: int | None = None,
+                        val_fraction: float = 0.05, test_fraction: float = 0.05,
+                        seed: int = 0) -> LabelledSplits:
+    """English–French (``fra_eng``) or English–Spanish (``spa_eng``) sentence pairs as
+    (english, translation) strings, split into train/val/test.
+
+    ``max_tokens`` keeps only pairs whose two sides have at most that many tokens
+    (:func:`course_lib.text.tokenize`). The split is by *English sentence*: Tatoeba often
+    translates one sentence several ways, and all its pairs go to the same split, so a test
+    sentence is never seen in training. The same arguments always give the same splits.
+    """
+    from course_lib.text import tokenize
+
+    if dataset not in PAIR_FILES:
+        raise ValueError(f"unknown pair dataset {dataset!r}; choose one of {list(PAIR_FILES)}")
+    member = PAIR_FILES[dataset]
+    pairs = parse_sentence_pairs(read_text_member(dataset, member), member)
+    if max_tokens is not None:
+        pairs = [(en, other) for en, other in pairs
+                 if len(tokenize(en)) <= max_tokens and len(tokenize(other)) <= max_tokens]
+    sentences = sorted({en for en, _ in pairs})
+    order = np.random.default_rng(seed).permutation(len(sentences))
+    n_val, n_test = round(len(order) * val_fraction), round(len(order) * test_fraction)
+    split_of = {}
+    for rank, index in enumerate(order):
+        split_of[sentences[index]] = 0 if rank < n_test else 1 if rank < n_test + n_val else 2
+    splits: tuple[list, list, list] = ([], [], [])  # test, val, train
+    for pair in pairs:
+        splits[split_of[pair[0]]].append(pair)
+    return LabelledSplits(train=splits[2], val=splits[1], test=splits[0])

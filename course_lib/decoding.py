@@ -63,3 +63,124 @@ def sample_text(model, vocabulary, prompt: str, length: int = 200, temperature: 
     ids = sample_ids(model, vocabulary.encode(prompt)[None, :], length, temperature, seed,
                      banned_ids=(vocabulary.pad_id, vocabulary.unk_id))
     return prompt + vocabulary.decode(ids[0])
+
+
+# --------------------------------------------------------------------------------------------
+# sequence-to-sequence decoding: greedy and beam search over a step function
+# --------------------------------------------------------------------------------------------
+#
+# A seq2seq model decodes through two methods (see course_lib.seq2seq.EncoderDecoder):
+#   model.start_state(source_ids) -> list of arrays, each with a leading batch axis
+#   model.step(token_ids (batch,), state) -> (log_probs (batch, vocab), next state)
+# The functions below only use those two, so they decode any model that provides them.
+
+
+def _gather(state: list[np.ndarray], rows: np.ndarray) -> list[np.ndarray]:
+    """Every state array re-indexed along its batch axis."""
+    return [np.take(s, rows, axis=0) for s in state]
+
+
+def greedy_decode(model, source_ids: np.ndarray, start_id: int, end_id: int,
+                  max_length: int) -> np.ndarray:
+    """Pick the most likely token at every step, for a whole batch at once.
+
+    Args:
+        source_ids: (batch, source_time) int ids.
+
+    Returns:
+        (batch, max_length) int32 ids; each row ends at its first ``end_id`` (kept) and is
+        padded with 0 after it.
+    """
+    state = model.start_state(source_ids)
+    batch = len(source_ids)
+    tokens = np.full(batch, start_id, np.int32)
+    output = np.zeros((batch, max_length), np.int32)
+    finished = np.zeros(batch, bool)
+    for t in range(max_length):
+        log_probs, state = model.step(tokens, state)
+        log_probs[:, 0] = -np.inf  # padding is never an output
+        tokens = np.where(finished, end_id, log_probs.argmax(-1)).astype(np.int32)
+        output[:, t] = np.where(finished, 0, tokens)
+        finished |= tokens == end_id
+        if finished.all():
+            break
+    return output
+
+
+def length_penalty(length: np.ndarray, alpha: float) -> np.ndarray:
+    """Wu et al. (2016) length normalisation ((5 + length) / 6) ** alpha; alpha = 0 turns it off
+    (then a beam's score is its plain log-probability, which favours short outputs)."""
+    return ((5.0 + np.asarray(length, np.float64)) / 6.0) ** alpha
+
+
+def _top_k(values: np.ndarray, k: int) -> np.ndarray:
+    """Column indices of the k largest values per row, largest first (ties: lower index)."""
+    if k >= values.shape[1]:
+        return np.argsort(-values, axis=1, kind="stable")[:, :k]
+    part = np.argpartition(-values, k - 1, axis=1)[:, :k]
+    # order the k by value, then by index, so the result does not depend on argpartition
+    order = np.lexsort((part, -np.take_along_axis(values, part, axis=1)), axis=1)
+    return np.take_along_axis(part, order, axis=1)
+
+
+def beam_search(model, source_ids: np.ndarray, start_id: int, end_id: int, max_length: int,
+                beam_width: int = 4, alpha: float = 0.6) -> tuple[np.ndarray, np.ndarray]:
+    """Keep the ``beam_width`` best partial outputs per example instead of one.
+
+    At each step every live beam is extended by every token; of the beam_width × vocab
+    candidates the beam_width with the highest total log-probability survive. A beam that has
+    produced ``end_id`` is finished: it keeps its score and is carried along unchanged. At the
+    end beams are ranked by log-probability / :func:`length_penalty` (length counts the end
+    token). With ``beam_width=1`` this is exactly :func:`greedy_decode`.
+
+    Args:
+        source_ids: (batch, source_time) int ids.
+
+    Returns:
+        ids (batch, beam_width, max_length) int32, best beam first, 0 after the end token;
+        scores (batch, beam_width) float64 length-normalised log-probabilities, descending.
+    """
+    batch = len(source_ids)
+    rows = np.repeat(np.arange(batch), beam_width)  # (batch*beam,) example of each beam
+    state = _gather(model.start_state(source_ids), rows)
+    tokens = np.full(batch * beam_width, start_id, np.int32)
+    output = np.zeros((batch * beam_width, max_length), np.int32)
+    scores = np.zeros((batch, beam_width))
+    scores[:, 1:] = -np.inf  # all beams start identical: expand only the first at step 0
+    finished = np.zeros(batch * beam_width, bool)
+    lengths = np.zeros(batch * beam_width, np.int64)
+    for t in range(max_length):
+        log_probs, state = model.step(tokens, state)
+        vocab = log_probs.shape[-1]
+        log_probs = log_probs.astype(np.float64)
+        log_probs[:, 0] = -np.inf  # padding is never an output
+        # a finished beam can only be "extended" by one free token, so it stays as it is
+        log_probs[finished] = -np.inf
+        log_probs[finished, end_id] = 0.0
+        candidates = (scores.reshape(-1, 1) + log_probs).reshape(batch, beam_width * vocab)
+        best = _top_k(candidates, beam_width)
+        scores = np.take_along_axis(candidates, best, axis=1)
+        parent = (np.arange(batch)[:, None] * beam_width + best // vocab).reshape(-1)
+        tokens = (best % vocab).reshape(-1).astype(np.int32)
+        was_finished = finished[parent]
+        dead = ~np.isfinite(scores.reshape(-1))  # fewer possible outputs than beams
+        tokens[dead] = end_id
+        output, state, lengths = output[parent], _gather(state, parent), lengths[parent]
+        output[:, t] = np.where(was_finished | dead, 0, tokens)
+        lengths = lengths + ~(was_finished | dead)
+        finished = was_finished | dead | (tokens == end_id)
+        if finished.all():
+            break
+    normalised = scores / length_penalty(lengths, alpha).reshape(batch, beam_width)
+    order = np.argsort(-normalised, axis=1, kind="stable")
+    ids = np.take_along_axis(output.reshape(batch, beam_width, max_length), order[..., None], 1)
+    return ids, np.take_along_axis(normalised, order, axis=1)
+
+
+def strip_special(ids: np.ndarray, end_id: int) -> list[list[int]]:
+    """Rows of decoded ids cut before the first ``end_id`` (and without padding)."""
+    rows = []
+    for row in np.asarray(ids):
+        row = [int(i) for i in row if i != 0]
+        rows.append(row[: row.index(end_id)] if end_id in row else row)
+    return rows

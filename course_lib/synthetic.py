@@ -2,6 +2,9 @@
 
 - :func:`adding_problem`: add the two marked numbers of a long sequence (regression).
 - :func:`copy_task`: reproduce a few symbols after a long blank delay (classification per step).
+- :func:`date_pairs`: dates written in many human formats, to be normalised to ISO 8601
+  (the sequence-to-sequence task of notebook 06).
+- :func:`reversal_pairs`: write a string backwards (the bottleneck probe of notebook 06).
 
 Their difficulty is controlled by one number (the length or the delay), which makes them the
 course's probes of how far back a recurrent network can carry information.
@@ -88,3 +91,94 @@ def delayed_echo(n: int, length: int, delay: int, seed: int = 0) -> tuple[np.nda
     y = np.zeros_like(x)
     y[:, delay:] = x[:, :-delay]
     return x, y
+
+
+# --------------------------------------------------------------------------------------------
+# date normalisation: many human formats -> ISO 8601
+# --------------------------------------------------------------------------------------------
+
+MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august",
+          "september", "october", "november", "december")
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+def _ordinal(day: int) -> str:
+    suffix = "th" if 10 <= day % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(day % 10, "th")
+    return f"{day}{suffix}"
+
+
+# each format turns a datetime.date into text; names say what the text looks like for
+# 2021-03-07 (a Sunday)
+DATE_FORMATS = {
+    "7 march 2021": lambda d: f"{d.day} {MONTHS[d.month - 1]} {d.year}",
+    "march 7, 2021": lambda d: f"{MONTHS[d.month - 1]} {d.day}, {d.year}",
+    "07.03.2021": lambda d: f"{d.day:02d}.{d.month:02d}.{d.year}",
+    "03/07/2021": lambda d: f"{d.month:02d}/{d.day:02d}/{d.year}",
+    "7 mar 2021": lambda d: f"{d.day} {MONTHS[d.month - 1][:3]} {d.year}",
+    "mar 7 2021": lambda d: f"{MONTHS[d.month - 1][:3]} {d.day} {d.year}",
+    "07-mar-2021": lambda d: f"{d.day:02d}-{MONTHS[d.month - 1][:3]}-{d.year}",
+    "7th of march 2021": lambda d: f"{_ordinal(d.day)} of {MONTHS[d.month - 1]} {d.year}",
+    "march 7th, 2021": lambda d: f"{MONTHS[d.month - 1]} {_ordinal(d.day)}, {d.year}",
+    "sunday, 7 march 2021": lambda d: f"{WEEKDAYS[d.weekday()]}, {d.day} "
+                                      f"{MONTHS[d.month - 1]} {d.year}",
+    "sun, mar 7, 2021": lambda d: f"{WEEKDAYS[d.weekday()][:3]}, {MONTHS[d.month - 1][:3]} "
+                                  f"{d.day}, {d.year}",
+    "sunday the 7th of march, 2021": lambda d: f"{WEEKDAYS[d.weekday()]} the {_ordinal(d.day)} "
+                                               f"of {MONTHS[d.month - 1]}, {d.year}",
+    "2021/03/07": lambda d: f"{d.year}/{d.month:02d}/{d.day:02d}",
+    "20210307": lambda d: f"{d.year}{d.month:02d}{d.day:02d}",
+}
+
+
+def date_pairs(n: int, seed: int = 0, formats: tuple[str, ...] | None = None,
+               exclude: set | frozenset = frozenset(), first_year: int = 1900,
+               last_year: int = 2099) -> list[tuple[str, str, str]]:
+    """``n`` (text, iso, format name) triples: a random date between 1 January ``first_year``
+    and 31 December ``last_year`` written in a random format (lower case) and as YYYY-MM-DD.
+
+    Dates whose ISO string is in ``exclude`` are never drawn, so a test set can hold dates the
+    training set never saw: ``date_pairs(n, exclude={iso for _, iso, _ in train})``.
+    ``formats`` restricts the formats (keys of :data:`DATE_FORMATS`; default all). The same
+    arguments always give the same triples.
+    """
+    import datetime
+
+    names = tuple(DATE_FORMATS) if formats is None else tuple(formats)
+    unknown = [name for name in names if name not in DATE_FORMATS]
+    if unknown:
+        raise ValueError(f"unknown date formats {unknown}; choose from {list(DATE_FORMATS)}")
+    first = datetime.date(first_year, 1, 1).toordinal()
+    days = datetime.date(last_year, 12, 31).toordinal() - first + 1
+    if days - len(exclude) < n:
+        raise ValueError(f"only {days - len(exclude)} dates left to draw {n} examples from")
+    rng = np.random.default_rng(seed)
+    triples: list[tuple[str, str, str]] = []
+    while len(triples) < n:
+        date = datetime.date.fromordinal(first + int(rng.integers(days)))
+        iso = date.isoformat()
+        if iso in exclude:
+            continue
+        name = names[int(rng.integers(len(names)))]
+        triples.append((DATE_FORMATS[name](date), iso, name))
+    return triples
+
+
+def reversal_pairs(n: int, min_length: int, max_length: int, alphabet: str = "abcdefghij",
+                   seed: int = 0) -> list[tuple[str, str]]:
+    """``n`` (text, reversed text) pairs of random strings over ``alphabet`` with lengths drawn
+    uniformly from ``min_length..max_length``: ``("abcd", "dcba")``.
+
+    Every output symbol depends on one input symbol at a known place, and the amount an
+    encoder must remember grows with the length: the cleanest probe of the fixed-size
+    bottleneck of an encoder–decoder without attention.
+    """
+    if not 1 <= min_length <= max_length:
+        raise ValueError(f"expected 1 <= min_length <= max_length, got {min_length}, "
+                         f"{max_length}")
+    rng = np.random.default_rng(seed)
+    symbols = np.array(list(alphabet))
+    pairs = []
+    for length in rng.integers(min_length, max_length + 1, size=n):
+        word = "".join(rng.choice(symbols, size=int(length)))
+        pairs.append((word, word[::-1]))
+    return pairs

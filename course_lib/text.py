@@ -229,3 +229,78 @@ def padding_share(lengths: Sequence[int], boundaries: Sequence[int], batch_size:
             padded += max(batch) * len(batch) - sum(batch)
             total += max(batch) * len(batch)
     return padded / total if total else 0.0
+
+
+# --------------------------------------------------------------------------------------------
+# sentences as token lists, and teacher-forcing arrays for sequence-to-sequence models
+# --------------------------------------------------------------------------------------------
+
+TOKEN_PATTERN = r"[\w'’-]+|[^\w\s]"
+
+
+def tokenize(sentence: str) -> list[str]:
+    """Lower-cased words (apostrophes and hyphens kept inside: "j'ai", "est-ce") and single
+    punctuation marks: ``tokenize("J'ai faim !") == ["j'ai", "faim", "!"]``.
+
+    Joining the tokens with spaces gives text that sacrebleu's 13a tokeniser splits back into
+    the same tokens, so BLEU on ``" ".join(tokens)`` is BLEU on the sentence.
+    """
+    import re
+
+    return re.findall(TOKEN_PATTERN, sentence.lower())
+
+
+def teacher_forcing_arrays(sources: Sequence[Sequence[int]], targets: Sequence[Sequence[int]],
+                           start_id: int, end_id: int, source_length: int | None = None,
+                           target_length: int | None = None):
+    """Right-padded arrays for training an encoder–decoder with teacher forcing.
+
+    ``target_in`` is ``[start] + target`` and ``target_out`` is ``target + [end]``: at step t
+    the decoder reads the true token t-1 and must predict token t.
+
+    Returns:
+        source (n, source_length), target_in (n, target_length + 1),
+        target_out (n, target_length + 1), all int32 and padded with 0.
+    """
+    if len(sources) != len(targets):
+        raise ValueError(f"expected as many sources as targets, got {len(sources)} and "
+                         f"{len(targets)}")
+    target_length = max(len(t) for t in targets) if target_length is None else target_length
+    target_in = pad_batch([[start_id, *t] for t in targets], target_length + 1)
+    target_out = pad_batch([[*t, end_id] for t in targets], target_length + 1)
+    return pad_batch([list(s) for s in sources], source_length), target_in, target_out
+
+
+def teacher_forcing_dataset(sources: Sequence[Sequence[int]], targets: Sequence[Sequence[int]],
+                            start_id: int, end_id: int, batch_size: int, shuffle: bool = True,
+                            seed: int = 0, bucket_width: int = 8):
+    """:func:`teacher_forcing_arrays` as a ``tf.data.Dataset`` of
+    ``((source, target_in), target_out)`` batches, grouped by source length into buckets
+    ``bucket_width`` tokens wide and padded per batch, so a batch of short sentences is not
+    padded to the longest sentence of the corpus (the recurrent layers run over every padded
+    step). Shapes per batch: (batch, source_time), (batch, target_time) ×2, int32."""
+    import tensorflow as tf
+
+    source, target_in, target_out = teacher_forcing_arrays(sources, targets, start_id, end_id)
+
+    def examples():
+        for row, sequence in enumerate(sources):
+            n = len(targets[row]) + 1
+            yield (source[row, : len(sequence)], target_in[row, :n]), target_out[row, :n]
+
+    vector = tf.TensorSpec((None,), tf.int32)
+    dataset = tf.data.Dataset.from_generator(examples, output_signature=((vector, vector), vector))
+    dataset = dataset.cache()
+    if shuffle:
+        dataset = dataset.shuffle(len(sources), seed=seed, reshuffle_each_iteration=True)
+    longest = max(len(s) for s in sources)
+    boundaries = list(range(bucket_width + 1, longest + 1, bucket_width))
+    dataset = dataset.bucket_by_sequence_length(
+        lambda inputs, _: tf.shape(inputs[0])[0], boundaries,
+        [batch_size] * (len(boundaries) + 1))
+    # every bucket ends with one partial batch, so the number of batches is known; telling
+    # tf.data lets Keras show progress and not warn that the input "ran out of data"
+    per_bucket = np.bincount(np.searchsorted(boundaries, [len(s) for s in sources], "right"))
+    n_batches = int(sum(-(-count // batch_size) for count in per_bucket))
+    dataset = dataset.apply(tf.data.experimental.assert_cardinality(n_batches))
+    return dataset.prefetch(tf.data.AUTOTUNE)

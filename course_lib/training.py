@@ -158,3 +158,33 @@ class _EpochTimer(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         self.seconds.append(self._last_batch_end - self._started)
+
+
+class ScheduledSampling(keras.callbacks.Callback):
+    """Raise a seq2seq model's ``sampling_probability`` by epoch (see
+    :class:`course_lib.seq2seq.EncoderDecoder`): ``schedule(epoch) -> probability`` in [0, 1].
+
+    ``linear(end, epochs)`` goes from 0 at the first epoch to ``end`` at the last; a constant
+    schedule (``lambda epoch: 1.0``) trains on the model's own predictions throughout. The
+    probability used in each epoch is recorded in ``logs["sampling_probability"]``.
+    """
+
+    def __init__(self, schedule: Callable[[int], float]):
+        super().__init__()
+        self.schedule = schedule
+
+    @staticmethod
+    def linear(end: float, epochs: int) -> Callable[[int], float]:
+        """0 at epoch 0, rising in equal steps to ``end`` at epoch ``epochs - 1``."""
+        return lambda epoch: end * epoch / max(1, epochs - 1)
+
+    def on_epoch_begin(self, epoch, logs=None):
+        probability = float(self.schedule(epoch))
+        if not 0.0 <= probability <= 1.0:
+            raise ValueError(f"expected a sampling probability in [0, 1], got {probability} at "
+                             f"epoch {epoch}")
+        self.model.sampling_probability.assign(probability)
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is not None:
+            logs["sampling_probability"] = float(self.model.sampling_probability.numpy())
