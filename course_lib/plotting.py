@@ -41,3 +41,32 @@ def plot_history(history, metrics: Sequence[str] = ("loss",), title: str | None 
         fig.suptitle(title)
     fig.tight_layout()
     return fig
+
+
+def plot_attention(weights, source_tokens: Sequence[str], target_tokens: Sequence[str],
+                   ax=None, title: str | None = None):
+    """Heatmap of one example's attention weights: target steps (rows) × source tokens (columns).
+
+    Args:
+        weights: (target_time, source_time) array; extra rows/columns (padding) are cut to
+            the given token lists.
+        source_tokens, target_tokens: labels for the columns and rows.
+        ax: a matplotlib Axes to draw on (default: a new figure).
+
+    Returns:
+        The Axes.
+    """
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    weights = np.asarray(weights)[: len(target_tokens), : len(source_tokens)]
+    if ax is None:
+        _, ax = plt.subplots(figsize=(0.3 * len(source_tokens) + 1.5,
+                                      0.3 * len(target_tokens) + 1.2))
+    ax.imshow(weights, cmap="viridis", vmin=0, vmax=1, aspect="auto")
+    ax.set_xticks(range(len(source_tokens)), list(source_tokens), rotation=90)
+    ax.set_yticks(range(len(target_tokens)), list(target_tokens))
+    ax.set(xlabel="source", ylabel="output")
+    if title:
+        ax.set_title(title)
+    return ax

@@ -42,7 +42,10 @@ from course_lib.models import recurrent_layer
 @keras.saving.register_keras_serializable(package="course_lib")
 class EncoderDecoder(keras.Model):
     """A recurrent encoder–decoder; ``attention`` is None, ``"additive"``, ``"dot"`` or
-    ``"general"``. Ids 0 are padding (masked) in both vocabularies.
+    ``"general"``. Ids 0 are padding (masked) in both vocabularies. With
+    ``scheduled_sampling=True`` every training step makes the extra teacher-forced pass that
+    mixes in the model's own predictions (at ``sampling_probability``, 0 until a
+    :class:`course_lib.training.ScheduledSampling` callback raises it).
 
     Call it on ``(source_ids (batch, source_time), target_in (batch, target_time))`` int32 to
     get logits (batch, target_time, target_vocab_size).
@@ -50,14 +53,15 @@ class EncoderDecoder(keras.Model):
 
     def __init__(self, source_vocab_size: int, target_vocab_size: int, units: int = 64,
                  embedding_dim: int = 32, cell: str = "gru", attention: str | None = None,
-                 bidirectional: bool = False, **kwargs):
+                 bidirectional: bool = False, scheduled_sampling: bool = False, **kwargs):
         super().__init__(**kwargs)
         if bidirectional and units % 2:
             raise ValueError(f"a bidirectional encoder splits units in two; got odd {units}")
         self.settings = dict(source_vocab_size=source_vocab_size,
                              target_vocab_size=target_vocab_size, units=units,
                              embedding_dim=embedding_dim, cell=cell, attention=attention,
-                             bidirectional=bidirectional)
+                             bidirectional=bidirectional,
+                             scheduled_sampling=scheduled_sampling)
         self.cell, self.attention_kind = cell, attention
         self.source_embedding = keras.layers.Embedding(source_vocab_size, embedding_dim,
                                                        mask_zero=True, name="source_embedding")
@@ -108,11 +112,8 @@ class EncoderDecoder(keras.Model):
     def call(self, inputs, training=None):
         source_ids, target_in = inputs
         values, states, mask = self.encode(source_ids, training)
-        if training:  # scheduled sampling: mix own predictions into the decoder's inputs
-            target_in = ops.cond(
-                self.sampling_probability > 0,
-                lambda: self._mix_in_predictions(target_in, values, mask, states),
-                lambda: target_in)
+        if training and self.settings["scheduled_sampling"]:  # mix in own predictions
+            target_in = self._mix_in_predictions(target_in, values, mask, states)
         return self.decode(target_in, values, mask, states, training)[0]
 
     def attention_weights(self, source_ids, target_in) -> np.ndarray:

@@ -276,31 +276,31 @@ def teacher_forcing_dataset(sources: Sequence[Sequence[int]], targets: Sequence[
                             seed: int = 0, bucket_width: int = 8):
     """:func:`teacher_forcing_arrays` as a ``tf.data.Dataset`` of
     ``((source, target_in), target_out)`` batches, grouped by source length into buckets
-    ``bucket_width`` tokens wide and padded per batch, so a batch of short sentences is not
-    padded to the longest sentence of the corpus (the recurrent layers run over every padded
-    step). Shapes per batch: (batch, source_time), (batch, target_time) ×2, int32."""
+    ``bucket_width`` tokens wide, so a batch of short sentences is not padded to the longest
+    sentence of the corpus (the recurrent layers run over every padded step). Sources are padded
+    to their bucket's width and targets to the longest target + 1, so training sees one input
+    shape per bucket. Shapes per batch: (batch, source_time), (batch, target_time) ×2, int32.
+    """
     import tensorflow as tf
 
     source, target_in, target_out = teacher_forcing_arrays(sources, targets, start_id, end_id)
-
-    def examples():
-        for row, sequence in enumerate(sources):
-            n = len(targets[row]) + 1
-            yield (source[row, : len(sequence)], target_in[row, :n]), target_out[row, :n]
-
-    vector = tf.TensorSpec((None,), tf.int32)
-    dataset = tf.data.Dataset.from_generator(examples, output_signature=((vector, vector), vector))
-    dataset = dataset.cache()
+    lengths = np.array([len(s) for s in sources], np.int32)
+    longest = int(lengths.max())
+    # buckets [1, w+1), [w+1, 2w+1), …, the last one ending just after the longest source
+    boundaries = [*range(bucket_width + 1, longest + 1, bucket_width), longest + 1]
+    dataset = tf.data.Dataset.from_tensor_slices(
+        ((source, lengths, target_in), target_out)).cache()
     if shuffle:
         dataset = dataset.shuffle(len(sources), seed=seed, reshuffle_each_iteration=True)
-    longest = max(len(s) for s in sources)
-    boundaries = list(range(bucket_width + 1, longest + 1, bucket_width))
+    dataset = dataset.map(lambda inputs, out: ((inputs[0][: inputs[1]], inputs[2]), out))
     dataset = dataset.bucket_by_sequence_length(
         lambda inputs, _: tf.shape(inputs[0])[0], boundaries,
-        [batch_size] * (len(boundaries) + 1))
+        [batch_size] * (len(boundaries) + 1),
+        padded_shapes=(([None], [target_in.shape[1]]), [target_in.shape[1]]),
+        pad_to_bucket_boundary=True)
     # every bucket ends with one partial batch, so the number of batches is known; telling
     # tf.data lets Keras show progress and not warn that the input "ran out of data"
-    per_bucket = np.bincount(np.searchsorted(boundaries, [len(s) for s in sources], "right"))
+    per_bucket = np.bincount(np.searchsorted(boundaries, lengths, "right"))
     n_batches = int(sum(-(-count // batch_size) for count in per_bucket))
     dataset = dataset.apply(tf.data.experimental.assert_cardinality(n_batches))
     return dataset.prefetch(tf.data.AUTOTUNE)

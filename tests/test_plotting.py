@@ -15,3 +15,13 @@ def test_plot_history_draws_train_val_and_baseline():
 def test_plot_history_names_missing_metric():
     with pytest.raises(KeyError, match="accuracy"):
         plotting.plot_history({"loss": [1.0]}, metrics=("accuracy",))
+
+
+def test_plot_attention_labels_rows_and_columns_and_cuts_padding():
+    import numpy as np
+
+    from course_lib import plotting
+
+    ax = plotting.plot_attention(np.eye(5), ["a", "b", "c"], ["x", "y"])
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["a", "b", "c"]
+    assert ax.images[0].get_array().shape == (2, 3)

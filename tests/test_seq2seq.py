@@ -106,7 +106,7 @@ def test_no_attention_model_has_no_attention_weights():
 
 
 def test_scheduled_sampling_off_changes_nothing_and_full_replaces_every_input_after_start():
-    model = _model(attention="dot")
+    model = _model(attention="dot", scheduled_sampling=True)
     np.testing.assert_allclose(model((SRC, TGT_IN), training=True), model((SRC, TGT_IN)),
                                atol=1e-6)
     model.sampling_probability.assign(1.0)
@@ -119,7 +119,7 @@ def test_scheduled_sampling_off_changes_nothing_and_full_replaces_every_input_af
 
 
 def test_scheduled_sampling_callback_sets_the_probability_per_epoch():
-    model = _model()
+    model = _model(scheduled_sampling=True)
     model.compile(optimizer="adam",
                   loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True,
                                                                   ignore_class=0))
