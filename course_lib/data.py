@@ -417,12 +417,10 @@ def load_sentence_pairs(dataset: str = "fra_eng", max_tokens: int | None = None,
         pairs = [(en, other) for en, other in pairs
                  if len(tokenize(en)) <= max_tokens and len(tokenize(other)) <= max_tokens]
     sentences = sorted({en for en, _ in pairs})
-    order = np.random.default_rng(seed).permutation(len(sentences))
-    n_val, n_test = round(len(order) * val_fraction), round(len(order) * test_fraction)
-    split_of = {}
-    for rank, index in enumerate(order):
-        split_of[sentences[index]] = 0 if rank < n_test else 1 if rank < n_test + n_val else 2
-    splits: tuple[list, list, list] = ([], [], [])  # test, val, train
-    for pair in pairs:
-        splits[split_of[pair[0]]].append(pair)
-    return LabelledSplits(train=splits[2], val=splits[1], test=splits[0])
+    shuffled = [sentences[i] for i in np.random.default_rng(seed).permutation(len(sentences))]
+    n_val, n_test = round(len(shuffled) * val_fraction), round(len(shuffled) * test_fraction)
+    test_side, val_side = set(shuffled[:n_test]), set(shuffled[n_test:n_test + n_val])
+    return LabelledSplits(
+        train=[pair for pair in pairs if pair[0] not in test_side and pair[0] not in val_side],
+        val=[pair for pair in pairs if pair[0] in val_side],
+        test=[pair for pair in pairs if pair[0] in test_side])

@@ -62,7 +62,6 @@ class EncoderDecoder(keras.Model):
                              embedding_dim=embedding_dim, cell=cell, attention=attention,
                              bidirectional=bidirectional,
                              scheduled_sampling=scheduled_sampling)
-        self.cell, self.attention_kind = cell, attention
         self.source_embedding = keras.layers.Embedding(source_vocab_size, embedding_dim,
                                                        mask_zero=True, name="source_embedding")
         encoder = recurrent_layer(cell, units // 2 if bidirectional else units,
