@@ -482,3 +482,58 @@ def ex_6_3(beam_step_fn: Callable, strict: bool | None = None) -> None:
     extensions, highest score first (ties: lower beam, then lower token)."""
     run_check("ex_6_3", lambda *args: tuple(np.asarray(a) for a in beam_step_fn(*args)),
               _beam_step_cases(), strict)
+
+
+# --------------------------------------------------------------------------------------------
+# notebook 07
+# --------------------------------------------------------------------------------------------
+
+
+def _scaled_attention_cases() -> list[Case]:
+    rng = np.random.default_rng(701)
+    cases = []
+    for batch, q_time, k_time, depth, masked in [(1, 1, 1, 1, False), (2, 3, 4, 5, False),
+                                                 (2, 4, 4, 8, True), (1, 2, 3, 2, True)]:
+        q, k, v = (rng.normal(size=(batch, t, depth)) * 3 for t in (q_time, k_time, k_time))
+        mask = rng.random((batch, q_time, k_time)) < 0.7 if masked else None
+        if masked:
+            mask[..., 0] = True  # every query may attend to at least one key
+        scores = q @ k.transpose(0, 2, 1) / np.sqrt(depth)
+        if masked:
+            scores = np.where(mask, scores, -np.inf)
+        weights = np.exp(scores - scores.max(-1, keepdims=True))
+        weights /= weights.sum(-1, keepdims=True)
+        label = f"batch={batch}, query_time={q_time}, key_time={k_time}, depth={depth}" + (
+            ", with a mask" if masked else "")
+        cases.append(Case(label, (q, k, v), (weights @ v, weights), {"mask": mask}))
+    return cases
+
+
+def ex_7_1(attention_fn: Callable, strict: bool | None = None) -> None:
+    """Check ``attention_fn(q (batch, q_time, depth), k (batch, k_time, depth),
+    v (batch, k_time, depth_v), mask=None)`` -> ``(output (batch, q_time, depth_v), weights
+    (batch, q_time, k_time))`` with weights ``softmax(q kᵀ / √depth)``, 0 where ``mask``
+    (batch, q_time, k_time) bool is False."""
+    run_check("ex_7_1", lambda *args, **kwargs: tuple(np.asarray(a) for a in
+                                                      attention_fn(*args, **kwargs)),
+              _scaled_attention_cases(), strict)
+
+
+def ex_7_2(causal_mask_fn: Callable, strict: bool | None = None) -> None:
+    """Check ``causal_mask_fn(length) -> (length, length) bool``, True where query step i may
+    attend to key step j (j <= i)."""
+    from course_lib.layers import causal_mask
+
+    run_check("ex_7_2", lambda length: np.asarray(causal_mask_fn(length), dtype=float),
+              [Case(f"length={n}", (n,), causal_mask(n).astype(float)) for n in (1, 2, 5)],
+              strict)
+
+
+def ex_7_3(positional_encoding_fn: Callable, strict: bool | None = None) -> None:
+    """Check ``positional_encoding_fn(length, depth) -> (length, depth)`` sinusoidal encodings:
+    sin at even columns 2i and cos at odd columns 2i + 1, angle p / 10000**(2i / depth)."""
+    from course_lib.layers import sinusoidal_encoding
+
+    run_check("ex_7_3", positional_encoding_fn,
+              [Case(f"length={n}, depth={d}", (n, d), sinusoidal_encoding(n, d))
+               for n, d in ((1, 2), (4, 6), (50, 16))], strict, atol=1e-5)

@@ -70,3 +70,38 @@ def plot_attention(weights, source_tokens: Sequence[str], target_tokens: Sequenc
     if title:
         ax.set_title(title)
     return ax
+
+
+def plot_scaling(curves: Mapping[str, Mapping[int, float]], ylabel: str, ax=None,
+                 title: str | None = None, reference_slopes: Sequence[int] = (1, 2)):
+    """Cost against sequence length on log–log axes, one line per model, with dotted guide
+    lines of the given slopes (1 = linear, 2 = quadratic) through the first model's first point.
+
+    Args:
+        curves: {model name: {length: cost}}; costs must be positive.
+
+    Returns:
+        The Axes.
+    """
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(5, 3.5))
+    for name, curve in curves.items():
+        ax.plot(list(curve), list(curve.values()), "o-", label=name)
+    first = next(iter(curves.values()))
+    lengths = np.array(list(first), dtype=float)
+    for slope in reference_slopes:
+        guide = list(first.values())[0] * (lengths / lengths[0]) ** slope
+        ax.plot(lengths, guide, ":", color="gray", lw=1)
+        ax.annotate(f"∝ T^{slope}" if slope != 1 else "∝ T", (lengths[-1], guide[-1]),
+                    fontsize=8, color="gray")
+    ax.set(xscale="log", yscale="log", xlabel="sequence length T", ylabel=ylabel)
+    ax.set_xticks(lengths, [str(int(n)) for n in lengths])
+    ax.minorticks_off()
+    if title:
+        ax.set_title(title)
+    ax.grid(alpha=0.3, which="both")
+    ax.legend()
+    return ax

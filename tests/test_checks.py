@@ -181,3 +181,36 @@ def test_notebook_05_checks_accept_correct_solutions(capsys):
 def test_unmasked_mean_is_caught():
     with pytest.raises(checks.CheckFailed, match="ex_5_2"):
         checks.ex_5_2(lambda values, mask: values.mean(axis=1), strict=True)
+
+
+def _reference_attention(q, k, v, mask=None):
+    scores = q @ np.swapaxes(k, 1, 2) / np.sqrt(q.shape[-1])
+    if mask is not None:
+        scores = np.where(mask, scores, -1e9)
+    weights = np.exp(scores - scores.max(-1, keepdims=True))
+    weights /= weights.sum(-1, keepdims=True)
+    return weights @ v, weights
+
+
+def test_notebook_07_reference_solutions_pass(capsys):
+    from course_lib import layers
+
+    checks.ex_7_1(_reference_attention, strict=True)
+    checks.ex_7_2(layers.causal_mask, strict=True)
+    checks.ex_7_3(layers.sinusoidal_encoding, strict=True)
+    assert capsys.readouterr().out.count("✓") == 3
+
+
+@pytest.mark.parametrize("exercise, wrong, hint", [
+    ("ex_7_1", lambda q, k, v, mask=None: _reference_attention(q * np.sqrt(q.shape[-1]), k, v,
+                                                               mask), "depth=5"),  # unscaled
+    ("ex_7_1", lambda q, k, v, mask=None: _reference_attention(q, k, v), "with a mask"),
+    ("ex_7_2", lambda n: np.triu(np.ones((n, n), bool)), "length=2"),  # transposed
+    ("ex_7_3", lambda n, d: np.concatenate(  # sin and cos halves instead of interleaved
+        [np.sin(np.arange(n)[:, None] / 1e4 ** (np.arange(0, d, 2) / d)),
+         np.cos(np.arange(n)[:, None] / 1e4 ** (np.arange(0, d, 2) / d))], axis=1),
+     "length=4, depth=6"),
+])
+def test_notebook_07_typical_mistakes_are_caught(exercise, wrong, hint):
+    with pytest.raises(checks.CheckFailed, match=hint):
+        getattr(checks, exercise)(wrong, strict=True)

@@ -25,3 +25,12 @@ def test_plot_attention_labels_rows_and_columns_and_cuts_padding():
     ax = plotting.plot_attention(np.eye(5), ["a", "b", "c"], ["x", "y"])
     assert [t.get_text() for t in ax.get_xticklabels()] == ["a", "b", "c"]
     assert ax.images[0].get_array().shape == (2, 3)
+
+
+def test_plot_scaling_draws_one_line_per_model_on_log_axes_with_guides():
+    curves = {"lstm": {64: 1.0, 128: 2.0, 256: 4.0}, "transformer": {64: 1.0, 128: 4.0, 256: 16.0}}
+    ax = plotting.plot_scaling(curves, "seconds")
+    assert ax.get_xscale() == "log" and ax.get_yscale() == "log"
+    labels = [line.get_label() for line in ax.get_lines()]
+    assert labels[:2] == ["lstm", "transformer"] and len(labels) == 4  # + two guide lines
+    assert list(ax.get_lines()[3].get_ydata()) == [1.0, 4.0, 16.0]  # the slope-2 guide

@@ -1,0 +1,219 @@
+"""Comparing architectures on equal terms: one task and budget, cost against sequence length,
+and the per-token cost of streaming inference.
+
+Every number here is measured in the running process (wall time with ``time.perf_counter``;
+memory from TensorFlow's allocator statistics), so a comparison made on a laptop CPU and one
+made on a GPU can disagree — that is the point of measuring rather than quoting.
+
+Memory: TensorFlow keeps allocator statistics on GPUs. On a CPU it keeps them only with its
+BFC allocator, switched on by ``TF_CPU_ALLOCATOR_USE_BFC=true`` in the environment *before*
+TensorFlow starts (notebook 07 sets it in its first cell); without them memory is reported as
+None.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+
+@dataclass
+class Contender:
+    """One model's result on a shared task: what it cost and how well it did."""
+
+    name: str
+    parameters: int
+    train_seconds: float
+    metric: float
+    latency_seconds: float
+    model: keras.Model
+
+
+def compare_contenders(builders: dict[str, Callable[[], keras.Model]],
+                       train: Callable[[keras.Model], object],
+                       evaluate: Callable[[keras.Model], float],
+                       infer: Callable[[keras.Model], object], seed: int = 0,
+                       latency_repeats: int = 3) -> list[Contender]:
+    """Build, train, evaluate and time each contender the same way.
+
+    Args:
+        builders: name -> function returning a fresh (uncompiled) model; built after seeding.
+        train: trains a model in place (the same data and number of steps for all — the
+            budget) and returns the ``fit`` history. ``train_seconds`` is its wall time, or,
+            when an :class:`EpochMetric` evaluated during training, the time without those
+            evaluations.
+        evaluate: model -> validation metric (higher is better).
+        infer: the inference workload to time (e.g. greedy-decode the validation set); its
+            median over ``latency_repeats`` runs after one warm-up run is ``latency_seconds``.
+    """
+    results = []
+    for name, build in builders.items():
+        keras.utils.set_random_seed(seed)
+        model = build()
+        started = time.perf_counter()
+        history = train(model)
+        train_seconds = time.perf_counter() - started
+        if history is not None and "train_seconds" in history.history:
+            train_seconds = history.history["train_seconds"][-1]
+        results.append(Contender(name, model.count_params(), train_seconds, float(evaluate(model)),
+                                 median_seconds(lambda m=model: infer(m), latency_repeats), model))
+    return results
+
+
+class EpochMetric(keras.callbacks.Callback):
+    """After every epoch, ``logs[name] = evaluate(model)`` and ``logs["train_seconds"]`` = the
+    training wall time so far (the evaluations excluded), so ``history.history`` holds a
+    learning curve against both epochs and seconds."""
+
+    def __init__(self, name: str, evaluate: Callable[[keras.Model], float]):
+        super().__init__()
+        self.name, self.evaluate = name, evaluate
+        self.train_seconds = 0.0
+        self._started = 0.0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._started = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.train_seconds += time.perf_counter() - self._started
+        if logs is not None:
+            logs[self.name] = float(self.evaluate(self.model))
+            logs["train_seconds"] = self.train_seconds
+
+
+def contender_table(results: Sequence[Contender], metric_name: str, latency_label: str) -> str:
+    """The results as an aligned text table, one row per contender."""
+    header = (f"{'model':<22}{'parameters':>11}{'train s':>9}{metric_name:>14}"
+              f"{latency_label:>22}")
+    rows = [f"{r.name:<22}{r.parameters:>11,}{r.train_seconds:>9.1f}{r.metric:>14.3f}"
+            f"{r.latency_seconds * 1000:>19.0f} ms" for r in results]
+    return "\n".join([header, *rows])
+
+
+def median_seconds(run: Callable[[], object], repeats: int = 3) -> float:
+    """Median wall time of ``run()`` over ``repeats`` calls, after one untimed warm-up call."""
+    run()
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - started)
+    return float(np.median(times))
+
+
+# ------------------------------------------------------------------------------------------------
+# cost of one training pass against sequence length
+# ------------------------------------------------------------------------------------------------
+@dataclass
+class PassCost:
+    """Time and extra memory of one forward + backward pass."""
+
+    seconds: float
+    peak_bytes: int | None  # None where the device keeps no allocator statistics
+
+
+def memory_stats_device() -> str | None:
+    """'GPU:0' or 'CPU:0' where TensorFlow reports allocator statistics, else None."""
+    device = "GPU:0" if tf.config.list_physical_devices("GPU") else "CPU:0"
+    try:
+        tf.config.experimental.get_memory_info(device)
+    except ValueError:  # "Allocator stats not available": a CPU without the BFC allocator
+        return None
+    return device
+
+
+def forward_backward_cost(layer: keras.layers.Layer, inputs: np.ndarray,
+                          repeats: int = 3) -> PassCost:
+    """Time and peak extra memory of the gradient of ``sum(layer(inputs))`` with respect to the
+    layer's weights and its inputs, compiled with ``tf.function``.
+
+    Args:
+        inputs: (batch, time, features) float32.
+
+    Returns:
+        median seconds over ``repeats`` passes (after a traced warm-up pass), and the peak
+        memory allocated during one pass above what was allocated before it.
+    """
+    x = tf.constant(inputs)
+    layer(x)  # build
+
+    @tf.function
+    def gradients(x):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            loss = tf.reduce_sum(layer(x, training=True))
+        return tape.gradient(loss, [x, *layer.trainable_weights])
+
+    def run():
+        for gradient in gradients(x):
+            gradient.numpy()  # wait for the result
+
+    seconds = median_seconds(run, repeats)
+    device = memory_stats_device()
+    if device is None:
+        return PassCost(seconds, None)
+    tf.config.experimental.reset_memory_stats(device)
+    before = tf.config.experimental.get_memory_info(device)["current"]
+    run()
+    return PassCost(seconds, tf.config.experimental.get_memory_info(device)["peak"] - before)
+
+
+def scaling_curves(layers: dict[str, Callable[[], keras.layers.Layer]], lengths: Sequence[int],
+                   batch: int, features: int, repeats: int = 3,
+                   seed: int = 0) -> dict[str, dict[int, PassCost]]:
+    """:func:`forward_backward_cost` of each layer (a fresh one per length) on random inputs
+    (batch, length, features), for every length."""
+    rng = np.random.default_rng(seed)
+    curves: dict[str, dict[int, PassCost]] = {name: {} for name in layers}
+    for length in lengths:
+        inputs = rng.normal(size=(batch, length, features)).astype("float32")
+        for name, make_layer in layers.items():
+            curves[name][length] = forward_backward_cost(make_layer(), inputs, repeats)
+    return curves
+
+
+def loglog_slope(lengths: Sequence[float], values: Sequence[float]) -> float:
+    """Least-squares slope of log(value) against log(length): the exponent k of value ∝ length^k
+    (1 for linear growth, 2 for quadratic)."""
+    return float(np.polyfit(np.log(lengths), np.log(values), 1)[0])
+
+
+# ------------------------------------------------------------------------------------------------
+# streaming: the cost of one more token
+# ------------------------------------------------------------------------------------------------
+@dataclass
+class StreamingCost:
+    """Per-token cost of step-wise decoding, measured at every step."""
+
+    seconds: np.ndarray  # (steps,) wall time of step t
+    state_bytes: np.ndarray  # (steps,) bytes of the state after step t
+
+    def window_median(self, end: int, width: int = 32) -> float:
+        """Median step time over the ``width`` steps before step ``end``."""
+        return float(np.median(self.seconds[max(0, end - width):end]))
+
+
+def streaming_cost(model, source_ids: np.ndarray, token_id: int, steps: int) -> StreamingCost:
+    """Feed ``token_id`` to ``model.step`` ``steps`` times from ``model.start_state(source_ids)``
+    and time every step (the first two, which compile the step, are run before timing starts).
+
+    Works for any model with the decoding protocol of :mod:`course_lib.decoding`; the state's
+    size is the sum of its arrays' bytes (the encoder output included, which is constant).
+    """
+    tokens = np.full(len(source_ids), token_id, np.int32)
+    warm = model.start_state(source_ids)
+    for _ in range(2):
+        _, warm = model.step(tokens, warm)
+    state = model.start_state(source_ids)
+    seconds, state_bytes = np.empty(steps), np.empty(steps, np.int64)
+    for t in range(steps):
+        started = time.perf_counter()
+        _, state = model.step(tokens, state)
+        seconds[t] = time.perf_counter() - started
+        state_bytes[t] = sum(np.asarray(s).nbytes for s in state)
+    return StreamingCost(seconds, state_bytes)

@@ -1,0 +1,94 @@
+"""course_lib.comparison: equal-budget contenders, cost against length, streaming cost."""
+
+import os
+import subprocess
+import sys
+
+import keras
+import numpy as np
+import pytest
+
+from course_lib import comparison, layers, runtime
+from course_lib.seq2seq import EncoderDecoder
+from course_lib.transformer import TransformerEncoderDecoder
+
+SOURCE = np.array([[3, 4, 5, 0], [6, 7, 8, 9]], "int32")
+
+
+def test_loglog_slope_recovers_the_exponent():
+    lengths = [64, 128, 256, 512]
+    assert comparison.loglog_slope(lengths, [3 * n for n in lengths]) == pytest.approx(1.0)
+    assert comparison.loglog_slope(lengths, [0.5 * n**2 for n in lengths]) == pytest.approx(2.0)
+
+
+def _tiny_regressor():
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse")
+    return model
+
+
+def test_compare_contenders_measures_every_model_the_same_way():
+    x, y = np.ones((32, 3), "float32"), np.zeros((32, 1), "float32")
+    calls = []
+
+    def train(model):
+        calls.append(model.name)
+        return model.fit(x, y, epochs=2, verbose=0, callbacks=[comparison.EpochMetric(
+            "minus_loss", lambda m: -float(m.evaluate(x, y, verbose=0)))])
+
+    results = comparison.compare_contenders(
+        {"a": _tiny_regressor, "b": _tiny_regressor}, train,
+        evaluate=lambda m: 0.5, infer=lambda m: m.predict(x, verbose=0), latency_repeats=2)
+    assert [r.name for r in results] == ["a", "b"] and len(calls) == 2
+    assert all(r.parameters == 4 and r.metric == 0.5 and r.latency_seconds > 0 for r in results)
+    history = results[0].model.history.history
+    assert len(history["minus_loss"]) == 2 and history["minus_loss"][1] <= 0
+    assert results[0].train_seconds == history["train_seconds"][-1]  # evaluations excluded
+    table = comparison.contender_table(results, "metric", "latency")
+    assert table.splitlines()[1].startswith("a ") and "ms" in table
+
+
+def test_forward_backward_cost_without_allocator_statistics_reports_no_memory():
+    if comparison.memory_stats_device() is not None:
+        pytest.skip("this process keeps allocator statistics")
+    cost = comparison.forward_backward_cost(keras.layers.LSTM(4, return_sequences=True),
+                                            np.ones((2, 5, 3), "float32"), repeats=1)
+    assert cost.seconds > 0 and cost.peak_bytes is None
+
+
+def test_attention_memory_grows_faster_than_lstm_memory_with_allocator_statistics():
+    script = (
+        "import keras, numpy as np\n"
+        "from course_lib import comparison, layers\n"
+        "curves = comparison.scaling_curves({\n"
+        "    'lstm': lambda: keras.layers.LSTM(16, return_sequences=True),\n"
+        "    'attention': lambda: layers.TransformerEncoderBlock(16, 2, 32)},\n"
+        "    [128, 512], batch=2, features=16, repeats=1)\n"
+        "grow = {n: c[512].peak_bytes / c[128].peak_bytes for n, c in curves.items()}\n"
+        "print(grow)\n"
+        "assert grow['attention'] > 8 and grow['lstm'] < 6, grow\n")
+    env = {**os.environ, "TF_CPU_ALLOCATOR_USE_BFC": "true", "CUDA_VISIBLE_DEVICES": ""}
+    result = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True,
+                            text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+
+
+def test_streaming_state_is_constant_for_an_rnn_and_grows_for_a_transformer():
+    runtime.set_seed(0)
+    rnn = EncoderDecoder(12, 9, units=8, embedding_dim=4, attention="dot")
+    transformer = TransformerEncoderDecoder(12, 9, d_model=8, heads=2, ff_units=16,
+                                            decoder_layers=3)
+    rnn_cost = comparison.streaming_cost(rnn, SOURCE, token_id=4, steps=6)
+    transformer_cost = comparison.streaming_cost(transformer, SOURCE, token_id=4, steps=6)
+    assert rnn_cost.seconds.shape == (6,) and np.all(rnn_cost.seconds > 0)
+    assert len(set(rnn_cost.state_bytes)) == 1
+    # each step adds one position (8 float32) per example (2) to each decoder block's cache (3)
+    np.testing.assert_array_equal(np.diff(transformer_cost.state_bytes), 3 * 2 * 8 * 4)
+    assert transformer_cost.window_median(6, width=3) > 0
+
+
+def test_scaling_curves_measure_every_length_with_a_fresh_layer():
+    curves = comparison.scaling_curves(
+        {"block": lambda: layers.TransformerEncoderBlock(8, 2, 16)}, [4, 8], batch=1,
+        features=8, repeats=1)
+    assert list(curves["block"]) == [4, 8] and curves["block"][8].seconds > 0

@@ -1,0 +1,139 @@
+"""Transformer pieces (course_lib.layers) and the encoder–decoder transformer."""
+
+import keras
+import numpy as np
+import pytest
+
+from course_lib import decoding, layers, runtime
+from course_lib.transformer import TransformerEncoderDecoder
+
+START, END = 2, 3
+SRC = np.array([[3, 4, 5, 0, 0], [6, 7, 8, 9, 10]], "int32")
+TGT_IN = np.array([[START, 4, 5, 0], [START, 6, 7, 8]], "int32")
+RNG = np.random.default_rng(0)
+X = RNG.normal(size=(2, 5, 8)).astype("float32")
+PADDING = np.array([[True, True, True, False, False], [True] * 5])
+
+
+def _model(**kwargs):
+    runtime.set_seed(0)
+    settings = dict(d_model=8, heads=2, ff_units=16, encoder_layers=2, decoder_layers=2,
+                    dropout=0.0)
+    return TransformerEncoderDecoder(12, 9, **{**settings, **kwargs})
+
+
+def test_sinusoidal_encoding_values_follow_the_paper():
+    encoding = layers.sinusoidal_encoding(50, 6)
+    p, i = 7, 1  # position 7, pair 1: angle 7 / 10000 ** (2 / 6)
+    angle = 7 / 10000 ** (2 * i / 6)
+    np.testing.assert_allclose(encoding[p, 2 * i], np.sin(angle), rtol=1e-6)
+    np.testing.assert_allclose(encoding[p, 2 * i + 1], np.cos(angle), rtol=1e-6)
+    np.testing.assert_array_equal(encoding[0, 0::2], 0.0)
+    np.testing.assert_array_equal(encoding[0, 1::2], 1.0)
+    with pytest.raises(ValueError, match="depth must be even, got 5"):
+        layers.sinusoidal_encoding(4, 5)
+
+
+def test_positional_layers_add_a_vector_per_position_and_honour_the_start():
+    zeros = np.zeros((2, 6, 8), "float32")
+    sinusoidal = layers.SinusoidalPositionalEncoding()
+    np.testing.assert_allclose(sinusoidal(zeros)[0], layers.sinusoidal_encoding(6, 8), atol=1e-5)
+    np.testing.assert_allclose(sinusoidal(zeros[:, :2], start=4)[1],
+                               layers.sinusoidal_encoding(6, 8)[4:], atol=1e-5)
+    learned = layers.LearnedPositionalEmbedding(10)
+    out = keras.ops.convert_to_numpy(learned(zeros))
+    np.testing.assert_allclose(out[0], out[1])  # the same vector for every example
+    np.testing.assert_allclose(learned(zeros[:, :2], start=4)[0], out[0, 4:6])
+    assert layers.positional_layer(None) is None
+    with pytest.raises(ValueError, match="unknown positions 'rotary'"):
+        layers.positional_layer("rotary")
+
+
+def test_causal_and_padding_masks():
+    np.testing.assert_array_equal(layers.causal_mask(3), [[1, 0, 0], [1, 1, 0], [1, 1, 1]])
+    mask = keras.ops.convert_to_numpy(layers.attention_mask(PADDING, PADDING, causal=True))
+    assert mask.shape == (2, 5, 5)
+    np.testing.assert_array_equal(mask[1], layers.causal_mask(5))
+    assert not mask[0, :, 3:].any() and not mask[0, 3:].any()
+    assert layers.attention_mask() is None
+
+
+def test_encoder_block_keeps_shape_and_ignores_padded_positions():
+    block = layers.TransformerEncoderBlock(8, 2, 16)
+    out = block(X, padding_mask=PADDING)
+    assert tuple(out.shape) == (2, 5, 8)
+    changed = X.copy()
+    changed[0, 3:] = 100.0
+    np.testing.assert_allclose(block(changed, padding_mask=PADDING)[0, :3], out[0, :3], atol=1e-5)
+
+
+def test_encoder_without_positions_is_permutation_equivariant_and_with_them_is_not():
+    block = layers.TransformerEncoderBlock(8, 2, 16)
+    order = np.array([3, 0, 4, 1, 2])
+    np.testing.assert_allclose(block(X[:, order]), keras.ops.take(block(X), order, axis=1),
+                               atol=1e-5)
+    positions = layers.SinusoidalPositionalEncoding()
+    with_positions = keras.ops.take(block(positions(X)), order, axis=1)
+    assert not np.allclose(block(positions(X[:, order])), with_positions, atol=1e-3)
+
+
+def test_decoder_block_is_causal():
+    block = layers.TransformerDecoderBlock(8, 2, 16)
+    memory = RNG.normal(size=(2, 3, 8)).astype("float32")
+    out, keys = block(X, memory)
+    assert tuple(out.shape) == (2, 5, 8) and tuple(keys.shape) == (2, 5, 8)
+    changed = X.copy()
+    changed[:, 3:] = -50.0  # the future must not change the past
+    np.testing.assert_allclose(block(changed, memory)[0][:, :3], out[:, :3], atol=1e-5)
+
+
+def test_blocks_refuse_heads_that_do_not_divide_the_width():
+    with pytest.raises(ValueError, match="divisible by heads, got 10 and 4"):
+        layers.TransformerEncoderBlock(10, 4, 16)
+
+
+@pytest.mark.parametrize("positions", ["sinusoidal", "learned"])
+def test_logits_shape_and_extra_source_padding_changes_nothing(positions):
+    model = _model(positions=positions)
+    logits = model((SRC, TGT_IN))
+    assert tuple(logits.shape) == (2, 4, 9)
+    padded = np.pad(SRC, ((0, 0), (0, 3)))
+    np.testing.assert_allclose(model((padded, TGT_IN)), logits, atol=1e-5)
+
+
+@pytest.mark.parametrize("positions", ["sinusoidal", "learned"])
+def test_step_by_step_decoding_with_the_cache_equals_the_teacher_forced_pass(positions):
+    model = _model(positions=positions)
+    expected = keras.ops.convert_to_numpy(keras.ops.log_softmax(model((SRC, TGT_IN)), axis=-1))
+    state = model.start_state(SRC)
+    assert state[2].shape == (2, 0, 8)
+    for t in range(TGT_IN.shape[1]):
+        log_probs, state = model.step(TGT_IN[:, t], state)
+        assert state[2].shape == (2, t + 1, 8)  # the cache grows by one position per token
+        rows = TGT_IN[:, t] != 0
+        np.testing.assert_allclose(log_probs[rows], expected[rows, t], atol=1e-5)
+
+
+def test_greedy_and_beam_search_decode_the_transformer():
+    model = _model()
+    greedy = decoding.greedy_decode(model, SRC, START, END, max_length=6)
+    ids, _ = decoding.beam_search(model, SRC, START, END, max_length=6, beam_width=1)
+    np.testing.assert_array_equal(ids[:, 0], greedy)
+    ids, scores = decoding.beam_search(model, SRC, START, END, max_length=6, beam_width=3)
+    assert ids.shape == (2, 3, 6) and np.all(np.diff(scores, axis=1) <= 1e-9)
+
+
+def test_transformer_learns_to_copy_and_survives_a_save_and_load(tmp_path):
+    model = _model(d_model=16, ff_units=32, encoder_layers=1, decoder_layers=1)
+    rng = np.random.default_rng(1)
+    source = rng.integers(4, 9, size=(512, 4)).astype("int32")
+    target_in = np.concatenate([np.full((512, 1), START, "int32"), source[:, :3]], axis=1)
+    model.compile(optimizer=keras.optimizers.Adam(3e-3), loss=keras.losses.
+                  SparseCategoricalCrossentropy(from_logits=True, ignore_class=0))
+    model.fit((source, target_in), source, epochs=25, batch_size=64, verbose=0)
+    copied = decoding.greedy_decode(model, source[:64], START, END, max_length=4)
+    assert (copied == source[:64]).mean() > 0.9
+    before = model((SRC, TGT_IN))
+    model.save(tmp_path / "transformer.keras")
+    loaded = keras.saving.load_model(tmp_path / "transformer.keras")
+    np.testing.assert_allclose(loaded((SRC, TGT_IN)), before, atol=1e-5)
