@@ -492,7 +492,7 @@ def ex_6_3(beam_step_fn: Callable, strict: bool | None = None) -> None:
 def _scaled_attention_cases() -> list[Case]:
     rng = np.random.default_rng(701)
     cases = []
-    for batch, q_time, k_time, depth, masked in [(1, 1, 1, 1, False), (2, 3, 4, 5, False),
+    for batch, q_time, k_time, depth, masked in [(1, 1, 2, 1, False), (2, 3, 4, 5, False),
                                                  (2, 4, 4, 8, True), (1, 2, 3, 2, True)]:
         q, k, v = (rng.normal(size=(batch, t, depth)) * 3 for t in (q_time, k_time, k_time))
         mask = rng.random((batch, q_time, k_time)) < 0.7 if masked else None

@@ -95,11 +95,14 @@ def contender_table(results: Sequence[Contender], metric_name: str, latency_labe
     return "\n".join([header, *rows])
 
 
-def median_seconds(run: Callable[[], object], repeats: int = 3) -> float:
-    """Median wall time of ``run()`` over ``repeats`` calls, after one untimed warm-up call."""
+def median_seconds(run: Callable[[], object], repeats: int = 3, min_seconds: float = 0.0,
+                   max_repeats: int = 100) -> float:
+    """Median wall time of ``run()`` after one untimed warm-up call, over at least ``repeats``
+    calls — and, for quick calls, more (up to ``max_repeats``) until ``min_seconds`` of timed
+    calls have accumulated, so that short measurements are not one noisy sample."""
     run()
-    times = []
-    for _ in range(repeats):
+    times: list[float] = []
+    while len(times) < repeats or (sum(times) < min_seconds and len(times) < max_repeats):
         started = time.perf_counter()
         run()
         times.append(time.perf_counter() - started)
@@ -128,7 +131,7 @@ def memory_stats_device() -> str | None:
 
 
 def forward_backward_cost(layer: keras.layers.Layer, inputs: np.ndarray,
-                          repeats: int = 3) -> PassCost:
+                          repeats: int = 3, min_seconds: float = 0.25) -> PassCost:
     """Time and peak extra memory of the gradient of ``sum(layer(inputs))`` with respect to the
     layer's weights and its inputs, compiled with ``tf.function``.
 
@@ -136,7 +139,8 @@ def forward_backward_cost(layer: keras.layers.Layer, inputs: np.ndarray,
         inputs: (batch, time, features) float32.
 
     Returns:
-        median seconds over ``repeats`` passes (after a traced warm-up pass), and the peak
+        median seconds over ``repeats`` passes, or more for passes shorter than
+        ``min_seconds`` in total (after a traced warm-up pass), and the peak
         memory allocated during one pass above what was allocated before it.
     """
     x = tf.constant(inputs)
@@ -153,7 +157,7 @@ def forward_backward_cost(layer: keras.layers.Layer, inputs: np.ndarray,
         for gradient in gradients(x):
             gradient.numpy()  # wait for the result
 
-    seconds = median_seconds(run, repeats)
+    seconds = median_seconds(run, repeats, min_seconds)
     device = memory_stats_device()
     if device is None:
         return PassCost(seconds, None)

@@ -92,3 +92,13 @@ def test_scaling_curves_measure_every_length_with_a_fresh_layer():
         {"block": lambda: layers.TransformerEncoderBlock(8, 2, 16)}, [4, 8], batch=1,
         features=8, repeats=1)
     assert list(curves["block"]) == [4, 8] and curves["block"][8].seconds > 0
+
+
+def test_median_seconds_repeats_quick_calls_until_enough_time_is_measured():
+    calls = []
+    comparison.median_seconds(lambda: calls.append(1), repeats=2, min_seconds=1.0,
+                              max_repeats=7)
+    assert len(calls) == 1 + 7  # warm-up + capped repeats (each call takes ~0 s)
+    calls.clear()
+    comparison.median_seconds(lambda: calls.append(1), repeats=3)
+    assert len(calls) == 4
