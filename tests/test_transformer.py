@@ -137,3 +137,20 @@ def test_transformer_learns_to_copy_and_survives_a_save_and_load(tmp_path):
     model.save(tmp_path / "transformer.keras")
     loaded = keras.saving.load_model(tmp_path / "transformer.keras")
     np.testing.assert_allclose(loaded((SRC, TGT_IN)), before, atol=1e-5)
+
+
+@pytest.mark.parametrize("make", [
+    lambda: layers.SinusoidalPositionalEncoding(),
+    lambda: layers.LearnedPositionalEmbedding(7),
+    lambda: layers.TransformerEncoderBlock(8, 2, 16, dropout=0.1),
+])
+def test_layers_round_trip_through_their_config_and_a_saved_model(make, tmp_path):
+    layer = make()
+    inputs = keras.Input((5, 8))
+    model = keras.Model(inputs, layer(inputs))
+    before = model.predict(X, verbose=0)
+    clone = type(layer).from_config(layer.get_config())
+    assert clone.get_config() == layer.get_config()
+    model.save(tmp_path / "layer.keras")
+    np.testing.assert_allclose(keras.saving.load_model(tmp_path / "layer.keras").predict(
+        X, verbose=0), before, atol=1e-6)
