@@ -109,10 +109,10 @@ def run_check(exercise: str, function: Callable, cases: Iterable[Case], strict: 
 # --------------------------------------------------------------------------------------------
 
 
-def _rnn_step_cases() -> list[Case]:
+def _rnn_step_cases(seed: int = 101) -> list[Case]:
     from course_lib.scratch import rnn_step
 
-    rng = np.random.default_rng(101)
+    rng = np.random.default_rng(seed)
     cases = []
     for batch, features, units in [(1, 1, 1), (2, 3, 4), (5, 2, 3)]:
         args = (rng.normal(size=(batch, features)), rng.normal(size=(batch, units)),
@@ -167,10 +167,10 @@ def ex_1_3(softmax_fn: Callable, strict: bool | None = None) -> None:
 # --------------------------------------------------------------------------------------------
 
 
-def _bptt_step_cases() -> list[Case]:
+def _bptt_step_cases(seed: int = 202) -> list[Case]:
     from course_lib.scratch import rnn_backward, rnn_step
 
-    rng = np.random.default_rng(202)
+    rng = np.random.default_rng(seed)
     cases = []
     for batch, features, units in [(1, 1, 1), (2, 3, 4), (4, 2, 5)]:
         x_t, h_prev = rng.normal(size=(batch, features)), rng.normal(size=(batch, units))
@@ -190,10 +190,10 @@ def ex_2_1(bptt_step_fn: Callable, strict: bool | None = None) -> None:
     run_check("ex_2_1", lambda *args: tuple(bptt_step_fn(*args)), _bptt_step_cases(), strict)
 
 
-def _jacobian_norm_cases() -> list[Case]:
+def _jacobian_norm_cases(seed: int = 203) -> list[Case]:
     from course_lib.scratch import rnn_forward
 
-    rng = np.random.default_rng(203)
+    rng = np.random.default_rng(seed)
     cases = []
     for units, time, start, end in [(1, 3, 0, 2), (4, 8, 2, 7), (6, 12, 0, 11), (3, 5, 4, 4)]:
         recurrent = rng.normal(scale=0.6, size=(units, units))
@@ -213,10 +213,10 @@ def ex_2_2(jacobian_norm_fn: Callable, strict: bool | None = None) -> None:
     run_check("ex_2_2", jacobian_norm_fn, _jacobian_norm_cases(), strict)
 
 
-def _clip_cases() -> list[Case]:
+def _clip_cases(seed: int = 204) -> list[Case]:
     import tensorflow as tf
 
-    rng = np.random.default_rng(204)
+    rng = np.random.default_rng(seed)
     cases = []
     for label, scale, max_norm in [("norm below the limit", 0.01, 5.0),
                                    ("norm above the limit", 10.0, 1.0),
@@ -245,10 +245,10 @@ def _lstm_weights(rng, features: int, units: int) -> tuple[np.ndarray, np.ndarra
             rng.normal(scale=0.5, size=(units, 4 * units)), rng.normal(size=4 * units))
 
 
-def _lstm_step_cases() -> list[Case]:
+def _lstm_step_cases(seed: int = 301) -> list[Case]:
     from course_lib.scratch import lstm_step
 
-    rng = np.random.default_rng(301)
+    rng = np.random.default_rng(seed)
     cases = []
     for batch, features, units in [(1, 1, 1), (2, 3, 4), (3, 2, 5)]:
         args = (rng.normal(size=(batch, features)), rng.normal(size=(batch, units)),
@@ -270,10 +270,10 @@ def ex_3_2(param_count_fn: Callable, strict: bool | None = None) -> None:
               _keras_param_cases("LSTM", [(1, 1), (3, 4), (32, 128)]), strict)
 
 
-def _forget_gate_cases() -> list[Case]:
+def _forget_gate_cases(seed: int = 303) -> list[Case]:
     from course_lib.scratch import lstm_gates
 
-    rng = np.random.default_rng(303)
+    rng = np.random.default_rng(seed)
     cases = []
     for batch, features, units in [(1, 1, 1), (2, 3, 4), (4, 2, 3)]:
         x_t, h_prev = rng.normal(size=(batch, features)), rng.normal(size=(batch, units))
@@ -295,10 +295,10 @@ def ex_3_3(forget_gate_fn: Callable, strict: bool | None = None) -> None:
 # --------------------------------------------------------------------------------------------
 
 
-def _gru_step_cases() -> list[Case]:
+def _gru_step_cases(seed: int = 401) -> list[Case]:
     from course_lib.scratch import gru_step
 
-    rng = np.random.default_rng(401)
+    rng = np.random.default_rng(seed)
     cases = []
     for batch, features, units in [(1, 1, 1), (2, 3, 4), (3, 2, 5)]:
         args = (rng.normal(size=(batch, features)), rng.normal(size=(batch, units)),
@@ -376,8 +376,8 @@ def ex_5_1(output_shape_fn: Callable, strict: bool | None = None) -> None:
               [Case(c.label, c.args, c.expected) for c in _merge_shape_cases()], strict)
 
 
-def _masked_mean_cases() -> list[Case]:
-    rng = np.random.default_rng(502)
+def _masked_mean_cases(seed: int = 502) -> list[Case]:
+    rng = np.random.default_rng(seed)
     cases = []
     for batch, time, features in [(1, 3, 1), (2, 5, 3), (4, 6, 2)]:
         values = rng.normal(size=(batch, time, features))
@@ -416,8 +416,8 @@ def ex_5_3(padding_share_fn: Callable, strict: bool | None = None) -> None:
 # --------------------------------------------------------------------------------------------
 
 
-def _additive_score_cases() -> list[Case]:
-    rng = np.random.default_rng(601)
+def _additive_score_cases(seed: int = 601) -> list[Case]:
+    rng = np.random.default_rng(seed)
     cases = []
     for batch, source_time, query_units, key_units, hidden in [(1, 1, 1, 1, 1), (2, 4, 3, 5, 2),
                                                                (3, 6, 4, 4, 3)]:
@@ -439,8 +439,8 @@ def ex_6_1(additive_score_fn: Callable, strict: bool | None = None) -> None:
     run_check("ex_6_1", additive_score_fn, _additive_score_cases(), strict)
 
 
-def _masked_softmax_cases() -> list[Case]:
-    rng = np.random.default_rng(602)
+def _masked_softmax_cases(seed: int = 602) -> list[Case]:
+    rng = np.random.default_rng(seed)
     cases = []
     for batch, source_time, scale in [(1, 3, 1.0), (3, 5, 1.0), (2, 6, 500.0)]:
         scores = rng.normal(size=(batch, source_time)) * scale
@@ -462,8 +462,8 @@ def ex_6_2(masked_softmax_fn: Callable, strict: bool | None = None) -> None:
     run_check("ex_6_2", masked_softmax_fn, _masked_softmax_cases(), strict)
 
 
-def _beam_step_cases() -> list[Case]:
-    rng = np.random.default_rng(603)
+def _beam_step_cases(seed: int = 603) -> list[Case]:
+    rng = np.random.default_rng(seed)
     cases = []
     for beams, vocab, width in [(1, 5, 1), (2, 4, 2), (3, 6, 3), (3, 3, 5)]:
         scores = np.sort(rng.normal(size=beams) - 3.0)[::-1]
@@ -489,8 +489,8 @@ def ex_6_3(beam_step_fn: Callable, strict: bool | None = None) -> None:
 # --------------------------------------------------------------------------------------------
 
 
-def _scaled_attention_cases() -> list[Case]:
-    rng = np.random.default_rng(701)
+def _scaled_attention_cases(seed: int = 701) -> list[Case]:
+    rng = np.random.default_rng(seed)
     cases = []
     for batch, q_time, k_time, depth, masked in [(1, 1, 2, 1, False), (2, 3, 4, 5, False),
                                                  (2, 4, 4, 8, True), (1, 2, 3, 2, True)]:

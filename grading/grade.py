@@ -1,0 +1,305 @@
+"""Grade a folder of submitted notebooks into grades.csv and one feedback file per student.
+
+Each submission runs in its own process (:mod:`grading.runner`) with a wall-clock limit, a
+memory limit and a file-size limit, in an empty temporary directory. Only the notebook's setup
+imports and its exercise cells run — no training — and the runner never sees an expected
+answer: the answers come back as JSON and are compared here, with the self-checks' comparison.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import os
+import pickle
+import resource
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+import numpy as np
+
+from course_lib.checks import compare
+from grading.markup import Exercise, exercise_id, exercises, notebook_number, preamble
+from grading.tests.hidden import HIDDEN, TOLERANCE
+
+REPO = Path(__file__).resolve().parent.parent
+HIDDEN_DIR = Path(__file__).resolve().parent / "tests"
+FIELDS = ("student", "notebook", "exercise", "points", "max_points", "status", "reason")
+MAX_RESULTS_BYTES = 5_000_000
+
+
+@dataclass
+class Row:
+    student: str
+    notebook: str
+    exercise: str
+    points: int
+    max_points: int
+    status: str  # ok | partial | wrong | error | missing | timeout | crashed | invalid | tampered
+    reason: str
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """What grading one course notebook needs: its name, setup imports, exercises, cases."""
+
+    name: str
+    preamble: str
+    exercises: dict[str, Exercise]
+    cases: dict[str, list]  # id -> [checks.Case]
+
+
+def load_assignments(notebooks_dir: Path) -> dict[int, Assignment]:
+    """Every source notebook's exercises and hidden cases, keyed by notebook number."""
+    assignments = {}
+    for path in sorted(notebooks_dir.glob("[0-9][0-9]_*.ipynb")):
+        notebook = nbformat.read(path, as_version=4)
+        found = exercises(notebook)
+        assignments[int(path.name[:2])] = Assignment(
+            path.stem, preamble(notebook), found, {ex_id: HIDDEN[ex_id]() for ex_id in found})
+    return assignments
+
+
+def student_of(path: Path, root: Path) -> str:
+    """``root/alice/03_lstm.ipynb`` -> alice; ``root/alice__03_lstm.ipynb`` -> alice."""
+    relative = path.relative_to(root)
+    if len(relative.parts) > 1:
+        return relative.parts[0]
+    return path.stem.split("__")[0]
+
+
+def submitted_cells(path: Path) -> tuple[nbformat.NotebookNode | None, str]:
+    """The submission read as a notebook (any nbformat 4 minor version, metadata optional), or
+    None with the reason."""
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        return nbformat.from_dict(raw), ""
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        return None, (f"not a readable .ipynb ({type(error).__name__}: {error}); download the "
+                      f"notebook again with File → Download (.ipynb) and resubmit")
+
+
+def exercise_sources(notebook: nbformat.NotebookNode) -> dict[str, list[str]]:
+    """Every submitted cell marked ``# EXERCISE ex_N_M``, by id, in notebook order (a duplicated
+    cell runs after the earlier one, so its definition wins)."""
+    sources: dict[str, list[str]] = {}
+    for cell in notebook.get("cells", []):
+        source = cell.get("source", "")
+        source = "".join(source) if isinstance(source, list) else str(source)
+        ex_id = exercise_id(source) if cell.get("cell_type") == "code" else None
+        if ex_id is not None:
+            sources.setdefault(ex_id, []).append(source)
+    return sources
+
+
+def _limits(memory_mb: int, seconds: int):
+    def apply():
+        os.setsid()
+        memory = memory_mb * 2**20
+        resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+        resource.setrlimit(resource.RLIMIT_CPU, (seconds + 5, seconds + 10))
+        resource.setrlimit(resource.RLIMIT_FSIZE, (50 * 2**20, 50 * 2**20))
+    return apply
+
+
+def run_submission(assignment: Assignment, sources: dict[str, list[str]], time_limit: int,
+                   memory_mb: int, case_seconds: int) -> tuple[list[dict], str | None]:
+    """Run the submitted exercise cells in a fresh, limited process; returns its records and
+    why it stopped early (None if it finished)."""
+    job = {"preamble": assignment.preamble, "case_seconds": case_seconds, "exercises": [
+        {"id": ex_id, "function": exercise.function, "sources": sources[ex_id],
+         "cases": [(case.args, case.kwargs) for case in assignment.cases[ex_id]]}
+        for ex_id, exercise in assignment.exercises.items() if ex_id in sources]}
+    with tempfile.TemporaryDirectory(prefix="grade_") as work:
+        job_dir = Path(work)
+        (job_dir / "job.pkl").write_bytes(pickle.dumps(job))
+        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": work,
+               "PYTHONPATH": str(REPO), "CUDA_VISIBLE_DEVICES": "", "TF_CPP_MIN_LOG_LEVEL": "3",
+               "MPLBACKEND": "Agg", "OMP_NUM_THREADS": "1"}
+        process = subprocess.Popen([sys.executable, "-m", "grading.runner", work], cwd=work,
+                                   env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.DEVNULL,
+                                   preexec_fn=_limits(memory_mb, time_limit))
+        stopped = None
+        try:
+            process.wait(timeout=time_limit)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+            stopped = f"the submission ran past the time limit ({time_limit} s)"
+        records = _read_records(job_dir / "results.jsonl")
+        if stopped is None and not any(r.get("event") == "done" for r in records):
+            stopped = (f"the grading process ended early (exit code {process.returncode}): "
+                       f"sys.exit/os._exit, a crash, or the memory limit ({memory_mb} MB)")
+        return records, stopped
+
+
+def _read_records(path: Path) -> list[dict]:
+    if not path.exists():
+        return []
+    with open(path, encoding="utf-8", errors="replace") as handle:
+        text = handle.read(MAX_RESULTS_BYTES)
+    records = []
+    for line in text.splitlines():
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(record, dict):
+            records.append(record)
+    return records
+
+
+def decode(answer):
+    """Inverse of :func:`grading.runner.encode`."""
+    if not isinstance(answer, dict):
+        raise ValueError("malformed answer")
+    if "seq" in answer:
+        return tuple(decode(item) for item in answer["seq"])
+    if "array" in answer:
+        if answer.get("dtype") == "bool":
+            return np.asarray(answer["array"], dtype=bool)
+        return np.asarray([float(v) for v in answer["array"]]).reshape(answer["shape"])
+    for kind, cast in (("bool", bool), ("int", int), ("float", float)):
+        if kind in answer:
+            return cast(answer[kind])
+    raise ValueError("malformed answer")
+
+
+def score(assignment: Assignment, student: str, sources: dict[str, list[str]],
+          records: list[dict], stopped: str | None) -> list[Row]:
+    """One row per exercise of the assignment."""
+    rows = []
+    for ex_id in assignment.exercises:
+        cases = assignment.cases[ex_id]
+        row = Row(student, assignment.name, ex_id, 0, len(cases), "", "")
+        mine = [r for r in records if r.get("id") == ex_id]
+        error = next((r.get("reason", "") for r in mine if r.get("event") == "error"), None)
+        if ex_id not in sources:
+            row.status, row.reason = "missing", (
+                f"no cell marked '# EXERCISE {ex_id}' (keep that line in the exercise cell)")
+        elif error is not None:
+            row.status, row.reason = "error", str(error)
+        else:
+            row.points, row.reason = _points(ex_id, cases, mine)
+            answered = sum("case" in r for r in mine)
+            if answered < len(cases) and stopped:
+                row.status, row.reason = ("timeout" if "time limit" in stopped else "crashed",
+                                          f"{stopped} (while running {ex_id})")
+            else:
+                row.status = ("ok" if row.points == len(cases) else
+                              "partial" if row.points else "wrong")
+        rows.append(row)
+    return rows
+
+
+def _points(ex_id: str, cases: list, records: list[dict]) -> tuple[int, str]:
+    answers = {r["case"]: r for r in records if isinstance(r.get("case"), int)}
+    points, first_hint = 0, ""
+    for number, case in enumerate(cases):
+        record = answers.get(number)
+        if record is None:
+            hint = "no answer"
+        elif "error" in record:
+            hint = str(record["error"])
+        else:
+            try:
+                hint = compare(decode(record.get("answer")), case.expected,
+                               atol=TOLERANCE.get(ex_id, 1e-6))
+            except (ValueError, TypeError) as error:
+                hint = f"unreadable answer ({error})"
+        if hint is None:
+            points += 1
+        elif not first_hint:
+            first_hint = f"hidden case {number + 1}/{len(cases)} ({case.label}): {hint}"
+    return points, first_hint[:300]
+
+
+def _fingerprint(directory: Path) -> dict[Path, bytes]:
+    return {p: p.read_bytes() for p in sorted(directory.rglob("*.py"))}
+
+
+def grade_folder(submissions: Path, out_csv: Path, feedback_dir: Path | None = None,
+                 notebooks_dir: Path = REPO / "notebooks", time_limit: int = 60,
+                 memory_mb: int = 4096, case_seconds: int = 10) -> list[Row]:
+    """Grade every ``*.ipynb`` under ``submissions``; write ``out_csv`` (atomically, at the end)
+    and, with ``feedback_dir``, one Markdown file per student. Returns the rows."""
+    assignments = load_assignments(notebooks_dir)
+    hidden_files = _fingerprint(HIDDEN_DIR)
+    rows: list[Row] = []
+    for path in sorted(submissions.rglob("*.ipynb")):
+        if ".ipynb_checkpoints" in path.parts:
+            continue
+        started = time.perf_counter()
+        rows.extend(grade_one(path, submissions, assignments, time_limit, memory_mb,
+                              case_seconds, hidden_files))
+        print(f"graded {path.relative_to(submissions)} in {time.perf_counter() - started:.1f} s",
+              flush=True)
+    write_csv(rows, out_csv)
+    if feedback_dir is not None:
+        write_feedback(rows, feedback_dir)
+    return rows
+
+
+def grade_one(path: Path, root: Path, assignments: dict[int, Assignment], time_limit: int,
+              memory_mb: int, case_seconds: int, hidden_files: dict[Path, bytes]) -> list[Row]:
+    """Rows for one submission file."""
+    student = student_of(path, root)
+    notebook, problem = submitted_cells(path)
+    number = notebook_number(path)
+    sources = exercise_sources(notebook) if notebook is not None else {}
+    if number is None and sources:
+        number = int(next(iter(sources)).split("_")[1])
+    if number not in assignments:
+        return [Row(student, path.name, "-", 0, 0, "invalid",
+                    problem or "cannot tell which course notebook this is: keep its file name "
+                               "(e.g. 03_lstm.ipynb) or its '# EXERCISE' lines")]
+    assignment = assignments[number]
+    if notebook is None:
+        return [Row(student, assignment.name, ex_id, 0, len(assignment.cases[ex_id]),
+                    "invalid", problem) for ex_id in assignment.exercises]
+    records, stopped = run_submission(assignment, sources, time_limit, memory_mb, case_seconds)
+    rows = score(assignment, student, sources, records, stopped)
+    if _fingerprint(HIDDEN_DIR) != hidden_files:  # restore, and give no credit
+        for hidden_path in set(_fingerprint(HIDDEN_DIR)) - set(hidden_files):
+            hidden_path.unlink()
+        for hidden_path, content in hidden_files.items():
+            hidden_path.write_bytes(content)
+        for row in rows:
+            row.points, row.status = 0, "tampered"
+            row.reason = "the submission changed the grader's files (restored); no credit"
+    return rows
+
+
+def write_csv(rows: list[Row], out_csv: Path) -> None:
+    """All rows at once: written to a temporary file, then renamed over ``out_csv``."""
+    out_csv.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=out_csv.parent, suffix=".csv.tmp")
+    with os.fdopen(handle, "w", newline="", encoding="utf-8") as stream:
+        writer = csv.writer(stream)
+        writer.writerow(FIELDS)
+        for row in rows:
+            writer.writerow([getattr(row, field) for field in FIELDS])
+    os.replace(temporary, out_csv)
+
+
+def write_feedback(rows: list[Row], feedback_dir: Path) -> None:
+    """``feedback_dir/<student>.md``: points per exercise and the first failing case."""
+    feedback_dir.mkdir(parents=True, exist_ok=True)
+    for student in sorted({row.student for row in rows}):
+        mine = [row for row in rows if row.student == student]
+        total, maximum = sum(r.points for r in mine), sum(r.max_points for r in mine)
+        lines = [f"# Feedback for {student}: {total}/{maximum} points", ""]
+        for row in mine:
+            lines.append(f"- **{row.notebook} · {row.exercise}**: {row.points}/{row.max_points}"
+                         f" ({row.status}){' — ' + row.reason if row.reason else ''}")
+        digest = hashlib.sha1(student.encode()).hexdigest()[:6]
+        safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in student) or digest
+        (feedback_dir / f"{safe}.md").write_text("\n".join(lines) + "\n", encoding="utf-8")

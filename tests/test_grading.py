@@ -1,0 +1,230 @@
+"""The grading pipeline: student release, hidden tests, and autograding robust to broken and
+hostile submissions (issue #10). Submissions are built from the source notebooks."""
+
+from __future__ import annotations
+
+import csv
+import shutil
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from course_lib import checks
+from grading import grade, markup
+from grading.release import release, release_notebook
+
+NOTEBOOKS = sorted(Path("notebooks").glob("[0-9][0-9]_*.ipynb"))
+SOURCE_01 = Path("notebooks/01_vanilla_rnn.ipynb")
+
+
+def _read(path: Path) -> nbformat.NotebookNode:
+    return nbformat.read(path, as_version=4)
+
+
+def _exercise_cell(notebook, ex_id: str):
+    return next(c for c in notebook.cells if markup.exercise_id(c.source) == ex_id)
+
+
+# ----------------------------------------------------------------------------- release
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_release_removes_solutions_keeps_everything_else_and_restores_exactly(path):
+    source = _read(path)
+    released = release_notebook(source)
+    assert len(released.cells) == len(source.cells)
+    found = markup.exercises(source)
+    assert len(found) == 3
+    namespace: dict = {}
+    exec(markup.preamble(source), namespace)
+    for original, student in zip(source.cells, released.cells, strict=True):
+        if original.cell_type == "code":
+            assert student.outputs == [] and student.execution_count is None
+        ex_id = markup.exercise_id(original.source)
+        if ex_id is None:
+            assert student.source == original.source
+            continue
+        assert "BEGIN SOLUTION" not in student.source and f'"{ex_id}: ' in student.source
+        exec(student.source, namespace)  # the stub cell runs; calling the function raises
+        function = namespace[found[ex_id].function]
+        with pytest.raises(NotImplementedError, match=ex_id):
+            function(*[None] * function.__code__.co_argcount)
+        # the solution put back from the source passes the self-check
+        exec(found[ex_id].source, namespace)
+        getattr(checks, ex_id)(namespace[found[ex_id].function], strict=True)
+
+
+def test_unsolved_self_check_says_not_implemented_without_stopping_the_notebook(capsys):
+    namespace: dict = {}
+    source = _read(SOURCE_01)
+    exec(markup.preamble(source), namespace)
+    exec(release_notebook(source).cells[[markup.exercise_id(c.source) for c in source.cells]
+                                        .index("ex_1_1")].source, namespace)
+    checks.ex_1_1(namespace["rnn_step"], strict=False)
+    assert "not implemented yet" in capsys.readouterr().out
+
+
+def test_release_command_writes_every_notebook_without_hidden_tests(tmp_path):
+    written = release(Path("notebooks"), tmp_path / "student")
+    assert sorted(p.name for p in written) == [p.name for p in NOTEBOOKS]
+    assert not list((tmp_path / "student").rglob("*.py"))
+
+
+# ----------------------------------------------------------------------------- grading
+def _variant(tmp: Path, student: str, edit=None, raw: str | None = None) -> None:
+    folder = tmp / student
+    folder.mkdir(parents=True)
+    target = folder / SOURCE_01.name
+    if raw is not None:
+        target.write_text(raw)
+        return
+    notebook = _read(SOURCE_01)
+    if edit is not None:
+        edit(notebook)
+    nbformat.write(notebook, target)
+
+
+def _replace(ex_id: str, new_source: str):
+    def edit(notebook):
+        _exercise_cell(notebook, ex_id).source = f"# EXERCISE {ex_id}\n{new_source}"
+    return edit
+
+
+def _chain(*edits):
+    def edit(notebook):
+        for one in edits:
+            one(notebook)
+    return edit
+
+
+def _delete(ex_id: str):
+    def edit(notebook):
+        notebook.cells.remove(_exercise_cell(notebook, ex_id))
+    return edit
+
+
+def _duplicate_wrong_first(notebook):
+    cell = _exercise_cell(notebook, "ex_1_2")
+    wrong = nbformat.v4.new_code_cell("# EXERCISE ex_1_2\ndef simple_rnn_param_count(f, u):\n"
+                                      "    return 0\n")
+    notebook.cells.insert(notebook.cells.index(cell), wrong)  # the correct copy comes later
+
+
+def _strip_like_colab(notebook):
+    notebook.metadata = {}
+    for cell in notebook.cells:
+        cell.metadata = {}
+        cell.pop("id", None)
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
+    notebook.nbformat_minor = 4
+
+
+HIDDEN_FILE = Path("grading/tests/hidden.py").resolve()
+SUBMISSIONS = {
+    "correct": None,
+    "wrong": _chain(
+        _replace("ex_1_2", "def simple_rnn_param_count(features, units):\n"
+                           "    return features * units + units * units\n"),
+        _replace("ex_1_3", "def softmax_with_temperature(logits, temperature):\n"
+                           "    e = np.exp(np.asarray(logits) / temperature)\n"
+                           "    return e / e.sum(axis=-1, keepdims=True)\n")),
+    "raises": _replace("ex_1_1", "raise ValueError('I gave up')\n"),
+    "infinite_loop": _replace("ex_1_1", "def rnn_step(*args):\n    while True:\n        pass\n"),
+    "stubborn_loop": _replace("ex_1_3", "while True:\n    try:\n        while True:\n"
+                                        "            pass\n    except BaseException:\n"
+                                        "        pass\n"),
+    "exits": _chain(_replace("ex_1_2", "import sys\nsys.exit(3)\n"),
+                    _replace("ex_1_3", "import os\nos._exit(0)\n")),
+    "deleted": _delete("ex_1_2"),
+    "duplicated": _duplicate_wrong_first,
+    "colab_stripped": _strip_like_colab,
+    "huge_print": _replace("ex_1_2", "print('x' * 50_000_000)\n"
+                                     "def simple_rnn_param_count(features, units):\n"
+                                     "    return units * (features + units + 1)\n"),
+    "memory_hog": _replace("ex_1_1", "hog = bytearray(16 * 2**30)\n"),
+    "monkeypatch": _replace("ex_1_2", "import course_lib.checks, grading.grade\n"
+                                      "course_lib.checks.compare = lambda *a, **k: None\n"
+                                      "grading.grade.compare = lambda *a, **k: None\n"
+                                      "def simple_rnn_param_count(features, units):\n"
+                                      "    return -1\n"),
+}
+
+
+def _tamper(csv_path: Path):
+    """Overwrite the hidden tests and the CSV of an earlier run, then answer correctly."""
+    return _replace("ex_1_2", f"open({str(HIDDEN_FILE)!r}, 'w').write('HIDDEN = {{}}')\n"
+                              f"open({str(csv_path)!r}, 'w').write('hacked')\n"
+                              "def simple_rnn_param_count(features, units):\n"
+                              "    return units * (features + units + 1)\n")
+
+
+EXPECTED = {  # student -> {exercise: (points, status, words in the reason)}
+    "correct": {"ex_1_1": (3, "ok", ""), "ex_1_2": (3, "ok", ""), "ex_1_3": (3, "ok", "")},
+    "wrong": {"ex_1_1": (3, "ok", ""), "ex_1_2": (0, "wrong", "expected"),
+              "ex_1_3": (2, "partial", "stability")},
+    "raises": {"ex_1_1": (0, "error", "ValueError: I gave up"), "ex_1_2": (3, "ok", "")},
+    "infinite_loop": {"ex_1_1": (0, "wrong", "time limit"), "ex_1_2": (3, "ok", "")},
+    "stubborn_loop": {"ex_1_1": (3, "ok", ""), "ex_1_2": (3, "ok", ""),
+                      "ex_1_3": (0, "timeout", "time limit")},
+    "exits": {"ex_1_1": (3, "ok", ""), "ex_1_2": (0, "error", "SystemExit"),
+              "ex_1_3": (0, "crashed", "ended early")},
+    "deleted": {"ex_1_2": (0, "missing", "# EXERCISE ex_1_2"), "ex_1_3": (3, "ok", "")},
+    "duplicated": {"ex_1_2": (3, "ok", "")},
+    "colab_stripped": {"ex_1_1": (3, "ok", ""), "ex_1_2": (3, "ok", ""), "ex_1_3": (3, "ok", "")},
+    "huge_print": {"ex_1_2": (3, "ok", "")},
+    "memory_hog": {"ex_1_1": (0, "error", "MemoryError"), "ex_1_2": (3, "ok", "")},
+    "tamper": {"ex_1_1": (0, "tampered", "restored"), "ex_1_2": (0, "tampered", "restored")},
+    "monkeypatch": {"ex_1_2": (0, "wrong", "expected")},
+    "not_json": {"ex_1_1": (0, "invalid", "Download")},
+}
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    root, out = tmp_path_factory.mktemp("submissions"), tmp_path_factory.mktemp("out")
+    (out / "grades.csv").write_text("an earlier run's grades\n")
+    for student, edit in {**SUBMISSIONS, "tamper": _tamper(out / "grades.csv")}.items():
+        _variant(root, student, edit)
+    _variant(root, "not_json", raw='{"cells": [')
+    hidden_before = HIDDEN_FILE.read_bytes()
+    rows = grade.grade_folder(root, out / "grades.csv", out / "feedback", time_limit=15,
+                              case_seconds=2)
+    assert HIDDEN_FILE.read_bytes() == hidden_before  # the tampering was undone
+    return rows, out
+
+
+@pytest.mark.parametrize("student", sorted(EXPECTED))
+def test_each_robustness_submission_gets_its_documented_score(graded, student):
+    rows = {row.exercise: row for row in graded[0] if row.student == student}
+    assert sorted(rows) == ["ex_1_1", "ex_1_2", "ex_1_3"]
+    for ex_id, (points, status, words) in EXPECTED[student].items():
+        row = rows[ex_id]
+        assert (row.points, row.status) == (points, status), row
+        assert words in row.reason, row
+        assert row.max_points == 3
+
+
+def test_csv_has_one_row_per_student_and_exercise_and_feedback_per_student(graded):
+    _, out = graded
+    with open(out / "grades.csv", newline="") as handle:
+        table = list(csv.DictReader(handle))
+    assert list(table[0]) == list(grade.FIELDS)
+    assert len(table) == 3 * len(EXPECTED)
+    assert len({(r["student"], r["exercise"]) for r in table}) == len(table)
+    assert (out / "feedback" / "wrong.md").read_text().startswith("# Feedback for wrong: 5/9")
+
+
+def test_every_source_notebook_graded_as_a_submission_gets_full_points(tmp_path):
+    for path in NOTEBOOKS:
+        shutil.copy(path, tmp_path / f"teacher__{path.name}")
+    rows = grade.grade_folder(tmp_path, tmp_path / "grades.csv", time_limit=60)
+    assert len(rows) == 3 * len(NOTEBOOKS)
+    assert all(row.status == "ok" and row.points == row.max_points for row in rows), [
+        row for row in rows if row.status != "ok"]
+
+
+def test_unknown_notebook_and_student_names():
+    assert grade.student_of(Path("r/alice/03_lstm.ipynb"), Path("r")) == "alice"
+    assert grade.student_of(Path("r/bob__03_lstm.ipynb"), Path("r")) == "bob"
+    assert markup.notebook_number(Path("Copy of 03_lstm.ipynb")) == 3
+    assert markup.notebook_number(Path("homework.ipynb")) is None
