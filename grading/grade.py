@@ -113,7 +113,9 @@ def run_submission(assignment: Assignment, sources: dict[str, list[str]], time_l
                    memory_mb: int, case_seconds: int) -> tuple[list[dict], str | None]:
     """Run the submitted exercise cells in a fresh, limited process; returns its records and
     why it stopped early (None if it finished)."""
-    job = {"preamble": assignment.preamble, "case_seconds": case_seconds, "exercises": [
+    job = {"preamble": assignment.preamble, "case_seconds": case_seconds,
+           "cell_seconds": 3 * case_seconds,  # a cell may import things; a call should not
+           "exercises": [
         {"id": ex_id, "function": exercise.function, "sources": sources[ex_id],
          "cases": [(case.args, case.kwargs) for case in assignment.cases[ex_id]]}
         for ex_id, exercise in assignment.exercises.items() if ex_id in sources]}

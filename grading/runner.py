@@ -66,13 +66,13 @@ def main(job_dir: Path) -> None:
         emit(id=exercise["id"], event="start")
         namespace = dict(base)
         try:
-            signal.alarm(job["case_seconds"])
+            signal.alarm(job["cell_seconds"])
             for number, source in enumerate(exercise["sources"], start=1):
                 exec(compile(source, f"<{exercise['id']} cell {number}>", "exec"), namespace)
             signal.alarm(0)
         except CaseTimeout:
             emit(id=exercise["id"], event="error", reason="the exercise cell ran past the time "
-                 f"limit ({job['case_seconds']} s)")
+                 f"limit ({job['cell_seconds']} s)")
             continue
         except BaseException as error:  # noqa: BLE001 - anything a cell raises is graded
             signal.alarm(0)
