@@ -21,6 +21,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from course_lib.training import EpochTimer
+
 
 @dataclass
 class Contender:
@@ -65,7 +67,7 @@ def compare_contenders(builders: dict[str, Callable[[], keras.Model]],
     return results
 
 
-class EpochMetric(keras.callbacks.Callback):
+class EpochMetric(EpochTimer):
     """After every epoch, ``logs[name] = evaluate(model)`` and ``logs["train_seconds"]`` = the
     training wall time so far (the evaluations excluded), so ``history.history`` holds a
     learning curve against both epochs and seconds."""
@@ -73,17 +75,12 @@ class EpochMetric(keras.callbacks.Callback):
     def __init__(self, name: str, evaluate: Callable[[keras.Model], float]):
         super().__init__()
         self.name, self.evaluate = name, evaluate
-        self.train_seconds = 0.0
-        self._started = 0.0
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self._started = time.perf_counter()
 
     def on_epoch_end(self, epoch, logs=None):
-        self.train_seconds += time.perf_counter() - self._started
+        super().on_epoch_end(epoch, logs)  # times the epoch's training batches
         if logs is not None:
             logs[self.name] = float(self.evaluate(self.model))
-            logs["train_seconds"] = self.train_seconds
+            logs["train_seconds"] = sum(self.seconds)
 
 
 def contender_table(results: Sequence[Contender], metric_name: str, latency_label: str) -> str:

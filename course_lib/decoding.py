@@ -184,3 +184,9 @@ def strip_special(ids: np.ndarray, end_id: int) -> list[list[int]]:
         row = [int(i) for i in row if i != 0]
         rows.append(row[: row.index(end_id)] if end_id in row else row)
     return rows
+
+
+def to_texts(ids: np.ndarray, vocabulary, end_id: int) -> list[str]:
+    """Decoded rows (batch, time) as text: cut at ``end_id``, padding dropped, tokens joined by
+    ``vocabulary.decode``."""
+    return [vocabulary.decode(row) for row in strip_special(ids, end_id)]

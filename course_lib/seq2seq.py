@@ -30,6 +30,8 @@ the same way.
 
 from __future__ import annotations
 
+import warnings
+
 import keras
 import numpy as np
 import tensorflow as tf
@@ -39,8 +41,32 @@ from course_lib.layers import attention_layer
 from course_lib.models import recurrent_layer
 
 
+class StepwiseDecoding:
+    """The ``step`` of the decoding protocol, shared by the recurrent and the transformer
+    encoder–decoder. A model provides ``_step(tokens (batch, 1), encoder_output, source_mask,
+    *rest) -> [log_probs (batch, vocab), *next_rest]``; its state is ``[encoder_output,
+    source_mask, *rest]`` with a leading batch axis everywhere."""
+
+    _compiled_step = None
+
+    def step(self, token_ids, state: list[np.ndarray]):
+        """One decoder step for a batch: token_ids (batch,) int -> log-probabilities
+        (batch, target_vocab) float32 and the next state (same layout as ``start_state``).
+        Compiled once with ``tf.function`` (batch size and state lengths may vary)."""
+        if self._compiled_step is None:
+            self._compiled_step = tf.function(self._step, reduce_retracing=True)
+        with warnings.catch_warnings():  # attending to a single position (a one-token source,
+            # the transformer's first step) makes Keras warn while tracing that a softmax over
+            # one element is always 1: intended here
+            warnings.filterwarnings("ignore", message="You are using a softmax over axis")
+            log_probs, *rest = self._compiled_step(
+                ops.convert_to_tensor(np.asarray(token_ids, np.int32)[:, None]), *state)
+        return ops.convert_to_numpy(log_probs), [state[0], state[1],
+                                                 *(ops.convert_to_numpy(r) for r in rest)]
+
+
 @keras.saving.register_keras_serializable(package="course_lib")
-class EncoderDecoder(keras.Model):
+class EncoderDecoder(StepwiseDecoding, keras.Model):
     """A recurrent encoder–decoder; ``attention`` is None, ``"additive"``, ``"dot"`` or
     ``"general"``. Ids 0 are padding (masked) in both vocabularies. With
     ``scheduled_sampling=True`` every training step makes the extra teacher-forced pass that
@@ -79,7 +105,6 @@ class EncoderDecoder(keras.Model):
         self.sampling_probability = self.add_weight(
             shape=(), initializer="zeros", trainable=False, name="sampling_probability")
         self.sampling_seed = keras.random.SeedGenerator(0)
-        self._compiled_step = None
 
     # ---------------------------------------------------------------- parallel (training) pass
     def encode(self, source_ids, training=None):
@@ -141,17 +166,6 @@ class EncoderDecoder(keras.Model):
         [values (batch, source_time, units), source mask (batch, source_time), *states]."""
         values, states, mask = self.encode(ops.convert_to_tensor(source_ids, "int32"))
         return [ops.convert_to_numpy(t) for t in (values, mask, *states)]
-
-    def step(self, token_ids, state: list[np.ndarray]):
-        """One decoder step for a batch: token_ids (batch,) int -> log-probabilities
-        (batch, target_vocab) float32 and the next state (same layout as :meth:`start_state`).
-        Compiled once with ``tf.function`` (batch size may vary)."""
-        if self._compiled_step is None:
-            self._compiled_step = tf.function(self._step, reduce_retracing=True)
-        log_probs, *new_states = self._compiled_step(
-            ops.convert_to_tensor(np.asarray(token_ids, np.int32)[:, None]), *state)
-        return ops.convert_to_numpy(log_probs), [state[0], state[1],
-                                                 *(ops.convert_to_numpy(s) for s in new_states)]
 
     def _step(self, tokens, values, mask, *states):
         logits, states, _ = self.decode(tokens, values, mask, list(states))

@@ -4,6 +4,8 @@
 - :func:`copy_task`: reproduce a few symbols after a long blank delay (classification per step).
 - :func:`date_pairs`: dates written in many human formats, to be normalised to ISO 8601
   (the sequence-to-sequence task of notebook 06).
+- :func:`date_task`: those dates as a ready teacher-forcing task (vocabularies, batches, a
+  held-out test set), shared by notebooks 06 and 07.
 - :func:`reversal_pairs`: write a string backwards (the bottleneck probe of notebook 06).
 
 Their difficulty is controlled by one number (the length or the delay), which makes them the
@@ -11,6 +13,9 @@ course's probes of how far back a recurrent network can carry information.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -161,6 +166,46 @@ def date_pairs(n: int, seed: int = 0, formats: tuple[str, ...] | None = None,
         name = names[int(rng.integers(len(names)))]
         triples.append((DATE_FORMATS[name](date), iso, name))
     return triples
+
+
+@dataclass
+class DateTask:
+    """Date normalisation ready to train on: ``train``/``test`` (text, iso, format) triples (no
+    test date occurs in training), character vocabularies with [START]/[END], the bucketed
+    teacher-forcing ``dataset`` and the padded test sources (n_test, source_time)."""
+
+    train: list[tuple[str, str, str]]
+    test: list[tuple[str, str, str]]
+    source_vocab: Any  # course_lib.text.Vocabulary
+    target_vocab: Any
+    dataset: Any  # tf.data.Dataset of ((source, target_in), target_out)
+    test_source: np.ndarray
+    start_id: int
+    end_id: int
+
+    @property
+    def test_iso(self) -> list[str]:
+        return [iso for _, iso, _ in self.test]
+
+
+def date_task(n_train: int, n_test: int = 2000, batch_size: int = 64, train_seed: int = 1,
+              test_seed: int = 2) -> DateTask:
+    """:func:`date_pairs` for training and held-out testing, encoded for an encoder–decoder."""
+    from course_lib import text
+
+    train = date_pairs(n_train, seed=train_seed)
+    test = date_pairs(n_test, seed=test_seed, exclude={iso for _, iso, _ in train})
+    specials = (text.START, text.END)
+    source_vocab = text.char_vocabulary("".join(w for w, _, _ in train), specials=specials)
+    target_vocab = text.char_vocabulary("0123456789-", specials=specials)
+    start_id, end_id = target_vocab.id_of(text.START), target_vocab.id_of(text.END)
+    dataset = text.teacher_forcing_dataset(
+        source_vocab.encode_many([w for w, _, _ in train]),
+        target_vocab.encode_many([iso for _, iso, _ in train]), start_id, end_id,
+        batch_size=batch_size)
+    test_source = text.pad_batch(source_vocab.encode_many([w for w, _, _ in test]))
+    return DateTask(train, test, source_vocab, target_vocab, dataset, test_source, start_id,
+                    end_id)
 
 
 def reversal_pairs(n: int, min_length: int, max_length: int, alphabet: str = "abcdefghij",

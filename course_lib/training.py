@@ -113,7 +113,7 @@ def compare_cells(build: Callable[[str], keras.Model], train, validation, epochs
     for cell in cells:
         keras.utils.set_random_seed(seed)
         model = build(cell)
-        timer = _EpochTimer()
+        timer = EpochTimer()
         inputs = train if isinstance(train, tuple) else (train,)  # (x, y) or a dataset
         history = model.fit(*inputs, validation_data=validation, epochs=epochs, verbose=0,
                             callbacks=[timer, *extra_callbacks], **fit_kwargs)
@@ -142,7 +142,7 @@ def _count_examples(train) -> int:
     return int(sum(keras.ops.shape(inputs)[0] for inputs, _ in train))
 
 
-class _EpochTimer(keras.callbacks.Callback):
+class EpochTimer(keras.callbacks.Callback):
     """Wall time of the training part of each epoch (validation excluded)."""
 
     def __init__(self):

@@ -20,18 +20,17 @@ token's cost and the state's memory grow with the output length. Ids 0 are paddi
 from __future__ import annotations
 
 import math
-import warnings
 
 import keras
 import numpy as np
-import tensorflow as tf
 from keras import ops
 
 from course_lib.layers import TransformerDecoderBlock, TransformerEncoderBlock, positional_layer
+from course_lib.seq2seq import StepwiseDecoding
 
 
 @keras.saving.register_keras_serializable(package="course_lib")
-class TransformerEncoderDecoder(keras.Model):
+class TransformerEncoderDecoder(StepwiseDecoding, keras.Model):
     """Encoder–decoder transformer (Vaswani et al., 2017) with pre-layer normalisation.
 
     Args:
@@ -68,7 +67,6 @@ class TransformerEncoderDecoder(keras.Model):
         self.encoder_norm = keras.layers.LayerNormalization(name="encoder_norm")
         self.decoder_norm = keras.layers.LayerNormalization(name="decoder_norm")
         self.logits = keras.layers.Dense(target_vocab_size, name="logits")
-        self._compiled_step = None
 
     def _embed(self, ids, embedding, positions, start=0, training=None):
         x = embedding(ids) * math.sqrt(self.settings["d_model"])
@@ -108,21 +106,9 @@ class TransformerEncoderDecoder(keras.Model):
         empty = np.zeros((len(memory), 0, self.settings["d_model"]), np.float32)
         return [memory, ops.convert_to_numpy(mask), *([empty] * len(self.decoder_blocks))]
 
-    def step(self, token_ids, state: list[np.ndarray]):
-        """One decoder step: token_ids (batch,) int -> log-probabilities (batch, target_vocab)
-        and the next state, whose caches are one position longer. Compiled once with
-        ``tf.function`` (cache length and batch size may vary)."""
-        if self._compiled_step is None:
-            self._compiled_step = tf.function(self._step, reduce_retracing=True)
-        with warnings.catch_warnings():  # the first step attends to one position, and Keras
-            # warns (while tracing) that a softmax over one element is always 1: intended here
-            warnings.filterwarnings("ignore", message="You are using a softmax over axis")
-            log_probs, *caches = self._compiled_step(
-                ops.convert_to_tensor(np.asarray(token_ids, np.int32)[:, None]), *state)
-        return ops.convert_to_numpy(log_probs), [state[0], state[1],
-                                                 *(ops.convert_to_numpy(c) for c in caches)]
-
     def _step(self, tokens, memory, mask, *caches):
+        """One token through the decoder blocks, each attending to its cache plus the token;
+        the caches come back one position longer (see :class:`StepwiseDecoding`)."""
         position = ops.shape(caches[0])[1]  # tokens generated so far
         x = self._embed(tokens, self.target_embedding, self.target_positions, start=position)
         new_caches = []

@@ -103,3 +103,23 @@ def test_notebook_06_checks_catch_typical_mistakes():
         checks.ex_6_2(lambda s, m: np.exp(s) / np.exp(s).sum(-1, keepdims=True) * m, strict=True)
     with pytest.raises(checks.CheckFailed, match="ex_6_3"):  # best token per beam only
         checks.ex_6_3(lambda s, lp, k: _beam_step(s[:1], lp[:1], k), strict=True)
+
+
+def test_date_task_holds_out_test_dates_and_encodes_both_sets():
+    from course_lib import synthetic, text
+
+    task = synthetic.date_task(300, n_test=50, batch_size=32)
+    assert not {iso for _, iso, _ in task.train} & set(task.test_iso)
+    assert task.test_source.shape[0] == 50
+    assert sum(int(target.shape[0]) for _, target in task.dataset) == 300
+    assert task.target_vocab.decode(task.target_vocab.encode(task.test_iso[0])) == task.test_iso[0]
+    assert (task.start_id, task.end_id) == (task.target_vocab.id_of(text.START),
+                                            task.target_vocab.id_of(text.END))
+
+
+def test_to_texts_cuts_at_the_end_token_and_decodes():
+    from course_lib import decoding, text
+
+    vocab = text.char_vocabulary("ab", specials=(text.START, text.END))
+    a, b, end = vocab.id_of("a"), vocab.id_of("b"), vocab.id_of(text.END)
+    assert decoding.to_texts(np.array([[a, b, end, a], [b, 0, 0, 0]]), vocab, end) == ["ab", "b"]
