@@ -1,17 +1,19 @@
-"""Training throughput of the course's recurrent shapes under different compile settings.
+"""Training throughput of the course's recurrent shapes: plain Keras against the fast path.
 
     python -m course_lib.bench                 # table on stdout
-    python -m course_lib.bench --json out.json --epochs 4 --shapes lstm char_lm
+    python -m course_lib.bench --json out.json --rounds 7 --shapes lstm char_lm
 
 For each shape (SimpleRNN, LSTM and GRU regressors, and a character language model:
 embedding + LSTM + softmax over the vocabulary) it trains on random data with batch 64 and
-reports samples per second — the median over the timed epochs after one warm-up epoch — for
-plain Keras ``compile`` defaults and for the candidate settings of a faster path (XLA on or off,
-several steps per execution), with each one's ratio to plain Keras. On a GPU it adds the
-generic kernel (``use_cudnn=False``) next to the default (cuDNN-eligible) one.
+reports samples per second for plain Keras ``compile`` defaults, for the candidate settings (XLA
+on or off, 16 steps per execution) and for what :func:`course_lib.training.fast_compile` picks,
+each with its ratio to plain Keras. All variants of a shape are built and warmed up first, then
+timed in turn for several rounds (at least one second of whole epochs each), and the median per
+variant is reported: a machine that slows down mid-run slows every variant alike.
 
-This is the measurement the fast training path of issue #11 will be chosen from; it does not
-pick a setting itself.
+On a GPU it adds the cuDNN kernel forced on (``use_cudnn=True``, which raises if cuDNN cannot
+be used — so a row there proves the fused kernel ran) and the generic kernel
+(``use_cudnn=False``).
 """
 
 from __future__ import annotations
@@ -32,12 +34,15 @@ SHAPES = {  # name: (cell, units, sequence length, features or vocabulary size)
     "gru": ("gru", 128, 50, 8),
     "char_lm": ("lstm", 256, 100, 65),
 }
-SETTINGS = {  # name: compile keyword arguments
+FAST_PATH = "course fast path"
+SETTINGS = {  # name: compile keyword arguments (None: let the fast path choose)
     "plain Keras": {},
     "spe 16": {"steps_per_execution": 16},
     "XLA": {"jit_compile": True},
     "XLA + spe 16": {"jit_compile": True, "steps_per_execution": 16},
+    FAST_PATH: None,
 }
+GPU_KERNELS = {"cuDNN forced": True, "generic kernel": False}  # name: use_cudnn
 
 
 @dataclass
@@ -46,6 +51,7 @@ class Measurement:
     setting: str
     samples_per_second: float
     ratio_to_plain: float
+    chosen: str = ""  # for the fast path: the settings it picked
 
 
 def build(shape: str, use_cudnn: str | bool = "auto") -> tuple[keras.Model, np.ndarray, np.ndarray]:
@@ -70,40 +76,68 @@ def build(shape: str, use_cudnn: str | bool = "auto") -> tuple[keras.Model, np.n
         size=(n, 1)).astype("float32")
 
 
-def samples_per_second(shape: str, compile_kwargs: dict, epochs: int = 3,
-                       use_cudnn: str | bool = "auto") -> float:
-    """Median training throughput over ``epochs`` timed epochs after one warm-up epoch."""
+def _prepared(shape: str, compile_kwargs: dict | None, use_cudnn: str | bool = "auto"):
+    """Build, compile and train one warm-up epoch (tracing, XLA compilation) of a variant."""
+    from course_lib.training import fast_compile
+
     keras.utils.set_random_seed(0)
     model, x, y = build(shape, use_cudnn)
     loss = (keras.losses.SparseCategoricalCrossentropy(from_logits=True) if shape == "char_lm"
             else "mse")
-    model.compile(optimizer="adam", loss=loss, **compile_kwargs)
-    model.fit(x, y, batch_size=BATCH, epochs=1, verbose=0)  # build, trace, compile
-    rates = []
-    for _ in range(epochs):
-        started = time.perf_counter()
+    chosen = ""
+    if compile_kwargs is None:
+        path = fast_compile(model, "adam", loss)
+        chosen = f"jit_compile={path.jit_compile}, steps_per_execution={path.steps_per_execution}"
+    else:
+        model.compile(optimizer="adam", loss=loss, **compile_kwargs)
+    model.fit(x, y, batch_size=BATCH, epochs=1, verbose=0)
+    return model, x, y, chosen
+
+
+def _epoch_rate(model, x, y, min_seconds: float = 1.0) -> float:
+    """Samples per second over whole epochs, repeated until ``min_seconds`` have passed (a
+    0.2 s epoch alone is at the mercy of the machine's scheduler)."""
+    samples, started = 0, time.perf_counter()
+    while samples == 0 or time.perf_counter() - started < min_seconds:
         model.fit(x, y, batch_size=BATCH, epochs=1, verbose=0, shuffle=False)
-        rates.append(len(x) / (time.perf_counter() - started))
-    return statistics.median(rates)
+        samples += len(x)
+    return samples / (time.perf_counter() - started)
 
 
-def run(shapes=tuple(SHAPES), settings=tuple(SETTINGS), epochs: int = 3) -> list[Measurement]:
-    """Every setting on every shape, in one process; on a GPU also the generic kernel."""
+def measure_shape(shape: str, settings=tuple(SETTINGS), rounds: int = 5) -> list[Measurement]:
+    """Every setting (and on a GPU every kernel) on one shape, timed in interleaved rounds."""
     from course_lib.runtime import gpu_names
 
+    variants = {name: _prepared(shape, SETTINGS[name]) for name in settings}
+    if gpu_names() and SHAPES[shape][0] != "simple_rnn":
+        variants |= {name: _prepared(shape, {}, use_cudnn)
+                     for name, use_cudnn in GPU_KERNELS.items()}
+    rates = {name: [] for name in variants}
+    for _ in range(rounds):
+        for name, (model, x, y, _) in variants.items():
+            rates[name].append(_epoch_rate(model, x, y))
+    plain = statistics.median(rates[settings[0]])
+    return [Measurement(shape, name, statistics.median(rates[name]),
+                        statistics.median(rates[name]) / plain, variants[name][3])
+            for name in variants]
+
+
+def run(shapes=tuple(SHAPES), settings=tuple(SETTINGS), rounds: int = 5) -> list[Measurement]:
+    """All shapes, one after another; prints each row as it is measured."""
     results = []
     for shape in shapes:
-        plain = None
-        variants = [(name, SETTINGS[name], "auto") for name in settings]
-        if gpu_names() and SHAPES[shape][0] != "simple_rnn":
-            variants.append(("no cuDNN", {}, False))
-        for name, kwargs, use_cudnn in variants:
-            rate = samples_per_second(shape, kwargs, epochs, use_cudnn)
-            plain = rate if plain is None else plain
-            results.append(Measurement(shape, name, rate, rate / plain))
-            print(f"{shape:<11}{name:<15}{rate:>10.0f} samples/s  {rate / plain:>5.2f}x",
-                  flush=True)
+        for m in measure_shape(shape, settings, rounds):
+            results.append(m)
+            note = f"  ({m.chosen})" if m.chosen else ""
+            print(f"{shape:<11}{m.setting:<18}{m.samples_per_second:>10.0f} samples/s  "
+                  f"{m.ratio_to_plain:>5.2f}x{note}", flush=True)
     return results
+
+
+def geometric_mean(results: list[Measurement], setting: str = FAST_PATH) -> float:
+    """Geometric mean over shapes of one setting's ratio to plain Keras."""
+    ratios = [m.ratio_to_plain for m in results if m.setting == setting]
+    return float(np.exp(np.mean(np.log(ratios))))
 
 
 def geometric_mean_of_best(results: list[Measurement]) -> float:
@@ -114,19 +148,34 @@ def geometric_mean_of_best(results: list[Measurement]) -> float:
     return float(np.exp(np.mean(np.log(list(best.values())))))
 
 
+def summary(results: list[Measurement]) -> str:
+    """The lines printed under the table: fast path geometric mean and worst shape, best case."""
+    lines = []
+    fast = [m for m in results if m.setting == FAST_PATH]
+    if fast:
+        worst = min(fast, key=lambda m: m.ratio_to_plain)
+        lines.append(f"course fast path: geometric mean {geometric_mean(results):.2f}x plain "
+                     f"Keras, worst shape {worst.shape} {worst.ratio_to_plain:.2f}x")
+    lines.append(f"best setting per shape: geometric mean {geometric_mean_of_best(results):.2f}x")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m course_lib.bench", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--shapes", nargs="+", choices=list(SHAPES), default=list(SHAPES))
     parser.add_argument("--settings", nargs="+", choices=list(SETTINGS), default=list(SETTINGS))
-    parser.add_argument("--epochs", type=int, default=3, help="timed epochs per measurement")
+    parser.add_argument("--rounds", type=int, default=5,
+                        help="timed epochs per variant (interleaved; the median is reported)")
     parser.add_argument("--json", help="also write the measurements to this JSON file")
     args = parser.parse_args(argv)
-    if "plain Keras" not in args.settings:
-        args.settings.insert(0, "plain Keras")  # the reference every ratio is taken against
-    results = run(args.shapes, args.settings, args.epochs)
-    print(f"geometric mean over shapes of the best setting: "
-          f"{geometric_mean_of_best(results):.2f}x plain Keras")
+    if args.rounds < 1:
+        parser.error(f"--rounds must be at least 1, got {args.rounds}")
+    if "plain Keras" in args.settings:
+        args.settings.remove("plain Keras")
+    args.settings.insert(0, "plain Keras")  # the reference every ratio is taken against
+    results = run(args.shapes, args.settings, args.rounds)
+    print(summary(results))
     if args.json:
         with open(args.json, "w") as handle:
             json.dump([asdict(m) for m in results], handle, indent=1)

@@ -1,5 +1,7 @@
 """course_lib.bench: the benchmark shapes build, and throughput and ratios are computed."""
 
+import json
+
 import pytest
 
 from course_lib import bench
@@ -12,11 +14,32 @@ def test_every_shape_builds_with_matching_data(shape):
     assert model(x[:2]).shape[:1] == (2,)
 
 
-def test_throughput_is_measured_and_ratios_are_against_plain_keras(capsys):
-    results = bench.run(shapes=("simple_rnn",), settings=("plain Keras", "spe 16"), epochs=1)
-    assert [m.setting for m in results] == ["plain Keras", "spe 16"]
+def test_throughput_and_ratios_against_plain_keras_including_the_fast_path(capsys):
+    results = bench.run(shapes=("simple_rnn",), settings=("plain Keras", bench.FAST_PATH),
+                        rounds=1)
+    assert [m.setting for m in results] == ["plain Keras", bench.FAST_PATH]
     assert results[0].ratio_to_plain == 1.0 and results[1].samples_per_second > 0
-    assert "samples/s" in capsys.readouterr().out
+    assert results[1].chosen == "jit_compile=True, steps_per_execution=16"
+    out = capsys.readouterr().out
+    assert "samples/s" in out and "jit_compile=True" in out
+
+
+def test_summary_reports_fast_path_geometric_mean_and_worst_shape():
     fake = [bench.Measurement("a", "plain Keras", 1, 1.0), bench.Measurement("a", "x", 2, 2.0),
-            bench.Measurement("b", "plain Keras", 1, 1.0), bench.Measurement("b", "x", 8, 8.0)]
+            bench.Measurement("a", bench.FAST_PATH, 2, 2.0),
+            bench.Measurement("b", "plain Keras", 1, 1.0), bench.Measurement("b", "x", 8, 8.0),
+            bench.Measurement("b", bench.FAST_PATH, 0.5, 0.5)]
     assert bench.geometric_mean_of_best(fake) == pytest.approx(4.0)
+    assert bench.geometric_mean(fake) == pytest.approx(1.0)
+    assert "worst shape b 0.50x" in bench.summary(fake)
+
+
+def test_command_line_writes_json_and_rejects_zero_rounds(tmp_path, capsys):
+    out = tmp_path / "bench.json"
+    bench.main(["--shapes", "simple_rnn", "--settings", "spe 16", "--rounds", "1",
+                "--json", str(out)])
+    rows = json.loads(out.read_text())
+    assert [row["setting"] for row in rows] == ["plain Keras", "spe 16"]
+    assert "best setting per shape" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        bench.main(["--rounds", "0"])
