@@ -105,3 +105,38 @@ def plot_scaling(curves: Mapping[str, Mapping[int, float]], ylabel: str, ax=None
     ax.grid(alpha=0.3, which="both")
     ax.legend()
     return ax
+
+
+def plot_training_dynamics(histories, title: str | None = None):
+    """Validation loss, learning rate and gradient norm per epoch, one line per run.
+
+    Args:
+        histories: {run name: ``History`` or its dict}, e.g. from
+            :func:`course_lib.training.course_callbacks` runs; a panel is drawn for each of
+            ``val_loss`` (else ``loss``), ``learning_rate`` and ``grad_norm`` that some run logged.
+
+    Returns:
+        The ``matplotlib.figure.Figure``.
+    """
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
+
+    logs = {name: getattr(h, "history", h) for name, h in histories.items()}
+    loss_key = "val_loss" if all("val_loss" in log for log in logs.values()) else "loss"
+    keys = [loss_key] + [k for k in ("learning_rate", "grad_norm")
+                         if any(k in log for log in logs.values())]
+    fig, axes = plt.subplots(1, len(keys), figsize=(4.5 * len(keys), 3.3), squeeze=False)
+    for ax, key in zip(axes[0], keys, strict=True):
+        for name, log in logs.items():
+            if key in log:
+                ax.plot(range(1, len(log[key]) + 1), log[key], "o-", label=name)
+        ax.set(xlabel="epoch", ylabel=key, title=key)
+        if key != loss_key:
+            ax.set_yscale("log")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.grid(alpha=0.3)
+    axes[0][0].legend()
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig

@@ -34,3 +34,14 @@ def test_plot_scaling_draws_one_line_per_model_on_log_axes_with_guides():
     labels = [line.get_label() for line in ax.get_lines()]
     assert labels[:2] == ["lstm", "transformer"] and len(labels) == 4  # + two guide lines
     assert list(ax.get_lines()[3].get_ydata()) == [1.0, 4.0, 16.0]  # the slope-2 guide
+
+
+def test_plot_training_dynamics_draws_loss_learning_rate_and_gradient_norm():
+    histories = {"constant": {"loss": [2, 1], "val_loss": [2.1, 1.5], "learning_rate": [1e-3] * 2},
+                 "cosine": {"loss": [2, 1.2], "val_loss": [2.0, 1.4],
+                            "learning_rate": [5e-4, 1e-5], "grad_norm": [3.0, 1.0]}}
+    fig = plotting.plot_training_dynamics(histories, title="t")
+    titles = [ax.get_title() for ax in fig.axes]
+    assert titles == ["val_loss", "learning_rate", "grad_norm"]
+    assert len(fig.axes[0].lines) == 2 and len(fig.axes[2].lines) == 1
+    assert fig.axes[1].get_yscale() == "log"

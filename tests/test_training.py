@@ -74,3 +74,187 @@ def test_seconds_per_train_step_times_compiled_steps():
     seconds = training.seconds_per_train_step(model, x, y, steps=3)
     assert 0 < seconds < 5
     assert int(model.optimizer.iterations.numpy()) == 4  # warm-up + 3 timed steps
+
+
+# --- the fast path -------------------------------------------------------------------------
+
+
+def _adding_model(cell: str = "lstm", units: int = 16, length: int = 20):
+    from course_lib import models
+
+    inputs = keras.Input((length, 2))
+    state = models.recurrent_layer(cell, units)(inputs)
+    return keras.Model(inputs, keras.layers.Dense(1)(state))
+
+
+def test_fast_path_on_a_cpu_compiles_small_recurrent_models_with_xla():
+    model = _adding_model("gru", 16)
+    path = training.fast_compile(model, keras.optimizers.Adam(1e-3), "mse")
+    assert (path.device, path.jit_compile, path.steps_per_execution) == ("CPU", True, 16)
+    assert model.jit_compile is True and model.steps_per_execution == 16
+    assert "jit_compile=True" in str(path)
+
+
+def test_fast_path_leaves_xla_off_for_a_large_language_model_lstm():
+    from course_lib import models
+
+    model = models.char_lm(vocab_size=65, units=256, cell="lstm")
+    path = training.choose_fast_path(model, data=np.zeros((64, 100), "int32"))
+    assert path.jit_compile is False and path.steps_per_execution == 16
+    assert "294,912 weights" in path.reason  # (32 inputs + 256 units) x 256 units x 4 gates
+
+
+def test_fast_path_uses_xla_only_for_sequences_of_one_length():
+    from course_lib import models, text
+
+    model = models.char_lm(vocab_size=20, units=16, cell="gru")  # ids: (batch, None)
+    assert "vary in length" in training.choose_fast_path(model).reason
+    fixed = text.next_token_dataset(np.arange(2000) % 20, 50, 16, shuffle=False)
+    assert training.choose_fast_path(model, data=fixed).jit_compile is True
+    ragged = text.padded_dataset([np.ones(n, "int32") for n in range(1, 40)], np.zeros(39), 8)
+    path = training.choose_fast_path(model, data=ragged)
+    assert path.jit_compile is False and "vary in length" in path.reason
+
+
+class _NoXla(keras.layers.Layer):
+    """Stands for a layer XLA cannot compile (string lookups, some custom ops)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.supports_jit = False
+
+    def call(self, x):
+        return x
+
+
+def test_fast_path_falls_back_with_a_one_line_notice(capsys):
+    inputs = keras.Input((20, 2))
+    x = _NoXla(name="string_ops")(inputs)
+    model = keras.Model(inputs, keras.layers.Dense(1)(keras.layers.GRU(4)(x)))
+    path = training.fast_compile(model, "adam", "mse")
+    printed = capsys.readouterr().out.strip().splitlines()
+    assert len(printed) == 1 and "'string_ops' cannot be compiled by XLA" in printed[0]
+    assert path.jit_compile is False and model.jit_compile is False
+    x_add, y_add = np.zeros((64, 20, 2), "float32"), np.zeros((64, 1), "float32")
+    model.fit(x_add, y_add, batch_size=16, verbose=0)  # trains on the fallback
+
+
+def test_fast_path_on_a_gpu_keeps_cudnn_and_leaves_xla_to_keras(monkeypatch):
+    from course_lib import runtime
+
+    monkeypatch.setattr(runtime, "gpu_names", lambda: ["/device:GPU:0"])
+    path = training.choose_fast_path(_adding_model("lstm"))
+    assert (path.device, path.jit_compile, path.steps_per_execution) == ("GPU", "auto", 1)
+
+
+def test_settings_passed_explicitly_win_over_the_choice():
+    model = _adding_model()
+    path = training.fast_compile(model, "adam", "mse", jit_compile=False, steps_per_execution=1)
+    assert (path.jit_compile, path.steps_per_execution) == (False, 1)
+    assert model.jit_compile is False and model.steps_per_execution == 1
+
+
+def test_same_seeded_model_reaches_comparable_loss_on_plain_and_fast_paths():
+    from course_lib import synthetic
+
+    x_add, y_add = synthetic.adding_problem(4096, 10, seed=0)
+    results = {}
+    for name in ("plain", "fast"):
+        keras.utils.set_random_seed(0)
+        model = _adding_model("lstm", 16, length=10)
+        if name == "plain":
+            model.compile(keras.optimizers.Adam(1e-2), "mse")
+        else:
+            assert training.fast_compile(model, keras.optimizers.Adam(1e-2), "mse").jit_compile
+        first = model.train_on_batch(x_add[:64], y_add[:64])
+        history = model.fit(x_add, y_add, batch_size=64, epochs=5, verbose=0, shuffle=False)
+        results[name] = (first, history.history["loss"][-1], model.get_weights())
+    (first_plain, final_plain, _), (first_fast, final_fast, _) = results["plain"], results["fast"]
+    assert first_fast == pytest.approx(first_plain, rel=1e-5)  # the same first step
+    assert final_plain < 0.02 and final_fast < 0.02  # both learn (predicting the mean: ~0.167)
+    assert final_fast == pytest.approx(final_plain, rel=0.25)
+
+
+def test_gradient_norm_logger_counts_steps_run_several_per_call():
+    x = np.random.default_rng(0).normal(size=(64, 5, 2)).astype("float32")
+    y = x.sum(axis=(1, 2))
+    model = keras.Sequential([keras.Input((5, 2)), keras.layers.SimpleRNN(4),
+                              keras.layers.Dense(1)])
+    model.compile("sgd", "mse", steps_per_execution=4)
+    logger = training.GradientNormLogger(x[:8], y[:8], every=8)
+    model.fit(x, y, batch_size=4, epochs=2, verbose=0, callbacks=[logger])  # 16 steps/epoch
+    assert logger.steps == [8, 16, 24, 32]
+    with pytest.raises(ValueError, match="steps_per_execution=1"):
+        model.fit(x, y, batch_size=4, verbose=0,
+                  callbacks=[training.GradientNormLogger(x[:8], y[:8], every=6)])
+
+
+# --- the course's callback set --------------------------------------------------------------
+
+
+def _stuck_model(learning_rate: float = 0.1):
+    """A model whose loss cannot move (zero inputs, no bias): every epoch is a plateau."""
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1, use_bias=False)])
+    model.compile(keras.optimizers.SGD(learning_rate), "mse")
+    return model, np.zeros((32, 3), "float32"), np.ones((32, 1), "float32")
+
+
+def test_plateau_schedule_halves_the_rate_and_early_stopping_ends_the_run():
+    model, x, y = _stuck_model()
+    callbacks = training.course_callbacks("plateau", profile="fast", monitor="loss")
+    history = model.fit(x, y, epochs=10, batch_size=8, verbose=0, callbacks=callbacks)
+    # fast profile: halve after 1 stalled epoch, stop after 2
+    np.testing.assert_allclose(history.history["learning_rate"], [0.1, 0.05, 0.025], rtol=1e-6)
+    stop = next(c for c in callbacks if isinstance(c, keras.callbacks.EarlyStopping))
+    assert stop.restore_best_weights and stop.patience == training.PATIENCE["fast"]["stop"]
+    full = training.course_callbacks("constant", profile="full")
+    assert next(c for c in full if isinstance(c, keras.callbacks.EarlyStopping)).patience == 5
+
+
+def test_cosine_schedule_warms_up_then_decays_to_zero():
+    factor = training.CosineWithWarmup.factor
+    assert [factor(p, 0.25) for p in (0.0, 0.125, 0.25, 0.625, 1.0)] == pytest.approx(
+        [0.0, 0.5, 1.0, 0.5, 0.0])
+    model, x, y = _stuck_model(0.2)
+    callbacks = training.course_callbacks("cosine", epochs=4, early_stopping=False)
+    history = model.fit(x, y, epochs=4, batch_size=8, verbose=0, callbacks=callbacks)
+    # 4 steps per epoch; the logged rate is the one set before the epoch's last step
+    progress = [(epoch + 3 / 4) / 4 for epoch in range(4)]
+    np.testing.assert_allclose(history.history["learning_rate"],
+                               [0.2 * factor(p, 0.25) for p in progress], rtol=1e-5)
+
+
+def test_gradient_probe_puts_the_norm_into_the_history_and_bad_arguments_are_named():
+    model, x, y = _stuck_model()
+    callbacks = training.course_callbacks("constant", gradient_probe=(x[:4], y[:4]),
+                                          early_stopping=False)
+    history = model.fit(x, y, epochs=2, verbose=0, callbacks=callbacks)
+    assert len(history.history["grad_norm"]) == 2
+    assert history.history["learning_rate"] == pytest.approx([0.1, 0.1])
+    with pytest.raises(ValueError, match="unknown schedule 'step'"):
+        training.course_callbacks("step")
+    with pytest.raises(ValueError, match="needs epochs"):
+        training.course_callbacks("cosine")
+    with pytest.raises(ValueError, match="unknown profile"):
+        training.course_callbacks(profile="slow")
+
+
+def test_gradient_accumulation_matches_one_large_batch_step():
+    """Keras optimizers accumulate: 4 micro-batches of 16 = one step on the batch of 64."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(64, 6, 3)).astype("float32")
+    y = rng.normal(size=(64, 1)).astype("float32")
+    weights = {}
+    for name, batch, accumulate in [("large batch", 64, None), ("accumulated", 16, 4)]:
+        keras.utils.set_random_seed(0)
+        model = keras.Sequential([keras.Input((6, 3)), keras.layers.GRU(5), keras.layers.Dense(1)])
+        model.compile(keras.optimizers.SGD(0.5, gradient_accumulation_steps=accumulate), "mse")
+        model.fit(x, y, batch_size=batch, epochs=1, shuffle=False, verbose=0)
+        weights[name] = model.get_weights()
+    keras.utils.set_random_seed(0)
+    untrained = keras.Sequential([keras.Input((6, 3)), keras.layers.GRU(5),
+                                  keras.layers.Dense(1)]).get_weights()
+    for large, accumulated in zip(weights["large batch"], weights["accumulated"], strict=True):
+        np.testing.assert_allclose(accumulated, large, rtol=1e-5, atol=1e-6)
+    assert any(not np.allclose(w, s) for w, s in zip(weights["large batch"], untrained,
+                                                     strict=True))
