@@ -1,0 +1,127 @@
+"""A temporal convolutional network (TCN): causal, dilated ``Conv1D`` blocks with residuals.
+
+    [source ; target_in] ids ─ embeddings (zeros for padding) ─ RF-1 zeros prepended
+        ─ block(dilation 1) ─ block(2) ─ … ─ block(2^(n-1)) ─ last target_time positions
+        ─ Dense ─► logits (batch, target_time, target_vocab)
+
+Each block is two causal convolutions (kernel ``k``, dilation ``d``, ReLU) and a residual
+connection, so position ``t`` sees only positions ``≤ t``. The **receptive field** — how many
+input positions one output can see — is ``1 + 2 (k - 1) Σ d`` (:func:`receptive_field`); a
+TCN cannot use anything further back, however long it trains, so it must cover the longest
+source plus target.
+
+As a sequence-to-sequence model it is *decoder-only*: source and target are one sequence,
+and the loss is taken on the target positions. Because the receptive field is finite,
+step-wise decoding needs only the last ``RF - 1`` embedded positions as state: every new token
+costs one pass over a window of fixed size, and the state never grows — like an RNN's, unlike
+a transformer's cache. Prepending ``RF - 1`` zero vectors in training makes the teacher-forced
+pass see exactly what the windowed steps see (tested). Ids 0 are padding.
+"""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+from keras import ops
+
+from course_lib.seq2seq import StepwiseDecoding
+
+
+def receptive_field(kernel_size: int, dilations, convs_per_block: int = 2) -> int:
+    """Input positions one output of a stack of causal dilated convolutions depends on."""
+    return 1 + convs_per_block * (kernel_size - 1) * int(sum(dilations))
+
+
+@keras.saving.register_keras_serializable(package="course_lib")
+class CausalConvBlock(keras.layers.Layer):
+    """x (batch, time, channels) -> same shape: two causal dilated convolutions + residual."""
+
+    def __init__(self, channels: int, kernel_size: int = 3, dilation: int = 1,
+                 dropout: float = 0.0, **kwargs):
+        super().__init__(**kwargs)
+        self.settings = dict(channels=channels, kernel_size=kernel_size, dilation=dilation,
+                             dropout=dropout)
+        self.convs = [keras.layers.Conv1D(channels, kernel_size, padding="causal",
+                                          dilation_rate=dilation, activation="relu")
+                      for _ in range(2)]
+        self.dropout = keras.layers.Dropout(dropout)
+
+    def build(self, input_shape):
+        shape = tuple(input_shape)
+        for conv in self.convs:
+            conv.build(shape)
+            shape = (*shape[:-1], self.settings["channels"])
+        super().build(input_shape)
+
+    def call(self, x, training=None):
+        y = x
+        for conv in self.convs:
+            y = self.dropout(conv(y), training=training)
+        return x + y
+
+    def get_config(self):
+        return {**super().get_config(), **self.settings}
+
+
+@keras.saving.register_keras_serializable(package="course_lib")
+class TCNSeq2Seq(StepwiseDecoding, keras.Model):
+    """A decoder-only TCN for sequence-to-sequence tasks, with the decoding protocol of
+    :class:`course_lib.seq2seq.EncoderDecoder` (``start_state``/``step``), so greedy and beam
+    search work unchanged.
+
+    Call it on ``(source_ids (batch, source_time), target_in (batch, target_time))`` int32 to
+    get logits (batch, target_time, target_vocab_size).
+    """
+
+    def __init__(self, source_vocab_size: int, target_vocab_size: int, channels: int = 64,
+                 kernel_size: int = 3, dilations=(1, 2, 4, 8), dropout: float = 0.0, **kwargs):
+        super().__init__(**kwargs)
+        self.settings = dict(source_vocab_size=source_vocab_size,
+                             target_vocab_size=target_vocab_size, channels=channels,
+                             kernel_size=kernel_size, dilations=list(dilations), dropout=dropout)
+        self.receptive_field = receptive_field(kernel_size, dilations)
+        self.source_embedding = keras.layers.Embedding(source_vocab_size, channels)
+        self.target_embedding = keras.layers.Embedding(target_vocab_size, channels)
+        self.blocks = [CausalConvBlock(channels, kernel_size, d, dropout, name=f"block_d{d}")
+                       for d in dilations]
+        self.logits = keras.layers.Dense(target_vocab_size)
+
+    @staticmethod
+    def _embed(ids, table):
+        """ids (batch, time) -> (batch, time, channels), zero vectors at padding."""
+        return table(ids) * ops.expand_dims(ops.cast(ops.not_equal(ids, 0), "float32"), -1)
+
+    def _run(self, x, training=None):
+        for block in self.blocks:
+            x = block(x, training=training)
+        return x
+
+    def call(self, inputs, training=None):
+        source_ids, target_in = inputs
+        x = ops.concatenate([self._embed(source_ids, self.source_embedding),
+                             self._embed(target_in, self.target_embedding)], axis=1)
+        zeros = ops.zeros_like(x[:, :1]) * ops.zeros((1, self.receptive_field - 1, 1))
+        hidden = self._run(ops.concatenate([zeros, x], axis=1), training)
+        return self.logits(hidden[:, -ops.shape(target_in)[1]:])
+
+    # ------------------------------------------------------------------ step-wise inference
+    def start_state(self, source_ids) -> list[np.ndarray]:
+        """[source ids, source mask (batch, source_time), window (batch, RF - 1, channels)]:
+        the window holds the last RF - 1 embedded positions (zeros before the source)."""
+        source_ids = np.asarray(source_ids, np.int32)
+        embedded = ops.convert_to_numpy(self._embed(ops.convert_to_tensor(source_ids),
+                                                    self.source_embedding))
+        window = np.zeros((len(source_ids), self.receptive_field - 1, embedded.shape[-1]),
+                          np.float32)
+        window = np.concatenate([window, embedded], axis=1)[:, -(self.receptive_field - 1):]
+        return [source_ids, source_ids != 0, window]
+
+    def _step(self, tokens, source_ids, mask, window):
+        """One token: append its embedding to the window, run the blocks over the window
+        (RF positions: exactly what the last position can see), slide the window by one."""
+        x = ops.concatenate([window, self._embed(tokens, self.target_embedding)], axis=1)
+        logits = self.logits(self._run(x)[:, -1])
+        return [ops.log_softmax(logits, axis=-1), x[:, 1:]]
+
+    def get_config(self):
+        return {**super().get_config(), **self.settings}

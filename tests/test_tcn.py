@@ -1,0 +1,103 @@
+"""The temporal convolutional network (course_lib.tcn)."""
+
+import keras
+import numpy as np
+import pytest
+
+from course_lib import decoding, runtime
+from course_lib.tcn import CausalConvBlock, TCNSeq2Seq, receptive_field
+
+START, END = 2, 3
+SRC = np.array([[3, 4, 5, 0, 0], [6, 7, 8, 9, 10]], "int32")
+TGT_IN = np.array([[START, 4, 5, 0], [START, 6, 7, 8]], "int32")
+
+
+def _model(**kwargs):
+    runtime.set_seed(0)
+    return TCNSeq2Seq(12, 9, **{"channels": 8, "kernel_size": 2, "dilations": (1, 2),
+                                **kwargs})
+
+
+def test_receptive_field_formula():
+    assert receptive_field(3, (1, 2, 4, 8)) == 61  # 1 + 2 convs x 2 x 15
+    assert receptive_field(2, (1, 2)) == 7
+    assert _model().receptive_field == 7
+
+
+def test_block_is_causal_and_sees_exactly_its_receptive_field():
+    runtime.set_seed(0)
+    block = CausalConvBlock(4, kernel_size=3, dilation=2)
+    x = np.random.default_rng(0).normal(size=(1, 30, 4)).astype("float32")
+    base = keras.ops.convert_to_numpy(block(x))
+    changed = x.copy()
+    changed[0, 12] += 1.0
+    moved = np.abs(keras.ops.convert_to_numpy(block(changed)) - base).max(axis=-1)[0]
+    # two convolutions of kernel 3, dilation 2: position 12 reaches positions 12 .. 20 (some
+    # of them stay put where a ReLU is off)
+    assert np.all(moved[:12] == 0) and moved[12] > 0 and moved[13:21].any()
+    assert np.all(moved[21:] == 0)
+    assert receptive_field(3, (2,)) == 9
+
+
+def test_logits_shape_and_outputs_are_causal_in_the_target():
+    model = _model()
+    logits = keras.ops.convert_to_numpy(model((SRC, TGT_IN)))
+    assert logits.shape == (2, 4, 9)
+    future = TGT_IN.copy()
+    future[1, 3] = 7
+    moved = keras.ops.convert_to_numpy(model((SRC, future)))
+    np.testing.assert_allclose(moved[:, :3], logits[:, :3], atol=1e-6)
+    assert not np.allclose(moved[1, 3], logits[1, 3])
+
+
+def test_tokens_beyond_the_receptive_field_change_nothing():
+    model = _model()  # receptive field 7: the first target output sees the last 7 positions
+    source = np.arange(3, 11, dtype="int32")[None]  # 8 source tokens
+    target_in = np.array([[START]], "int32")
+    base = keras.ops.convert_to_numpy(model((source, target_in)))
+    far, near = source.copy(), source.copy()
+    far[0, 1] = 11   # 8 positions before the output: outside
+    near[0, 2] = 11  # 7 positions before: inside
+    np.testing.assert_allclose(model((far, target_in)), base, atol=1e-6)
+    assert not np.allclose(keras.ops.convert_to_numpy(model((near, target_in))), base)
+
+
+def test_step_by_step_decoding_with_a_fixed_window_equals_the_teacher_forced_pass():
+    model = _model(dilations=(1, 2, 4))  # receptive field 15: longer than these sequences
+    expected = keras.ops.convert_to_numpy(keras.ops.log_softmax(model((SRC, TGT_IN)), axis=-1))
+    state = model.start_state(SRC)
+    for t in range(TGT_IN.shape[1]):
+        log_probs, state = model.step(TGT_IN[:, t], state)
+        assert state[2].shape == (2, 14, 8)  # the state never grows
+        rows = TGT_IN[:, t] != 0
+        np.testing.assert_allclose(log_probs[rows], expected[rows, t], atol=1e-5)
+
+
+def test_greedy_and_beam_search_decode_the_tcn():
+    model = _model()
+    greedy = decoding.greedy_decode(model, SRC, START, END, max_length=6)
+    ids, _ = decoding.beam_search(model, SRC, START, END, max_length=6, beam_width=1)
+    np.testing.assert_array_equal(ids[:, 0], greedy)
+
+
+def test_tcn_learns_to_copy_and_survives_a_save_and_load(tmp_path):
+    model = _model(channels=32, kernel_size=3, dilations=(1, 2))  # receptive field 13 >= 4 + 4
+    rng = np.random.default_rng(1)
+    source = rng.integers(4, 9, size=(512, 4)).astype("int32")
+    target_in = np.concatenate([np.full((512, 1), START, "int32"), source[:, :3]], axis=1)
+    model.compile(optimizer=keras.optimizers.Adam(3e-3), loss=keras.losses.
+                  SparseCategoricalCrossentropy(from_logits=True, ignore_class=0))
+    model.fit((source, target_in), source, epochs=25, batch_size=64, verbose=0)
+    copied = decoding.greedy_decode(model, source[:64], START, END, max_length=4)
+    assert (copied == source[:64]).mean() > 0.9
+    before = model((SRC, TGT_IN))
+    model.save(tmp_path / "tcn.keras")
+    loaded = keras.saving.load_model(tmp_path / "tcn.keras")
+    np.testing.assert_allclose(loaded((SRC, TGT_IN)), before, atol=1e-5)
+
+
+@pytest.mark.parametrize("kernel_size, dilations", [(3, (1, 2, 4, 8)), (2, (1,))])
+def test_block_round_trips_through_its_config(kernel_size, dilations):
+    block = CausalConvBlock(4, kernel_size, dilations[-1], dropout=0.1)
+    clone = CausalConvBlock.from_config(block.get_config())
+    assert clone.get_config() == block.get_config()
