@@ -1,6 +1,7 @@
 """A temporal convolutional network (TCN): causal, dilated ``Conv1D`` blocks with residuals.
 
-    [source ; target_in] ids ─ embeddings (zeros for padding) ─ RF-1 zeros prepended
+    [source (padding moved to the front) ; target_in] ids ─ embeddings (zeros for padding)
+        ─ RF-1 zeros prepended
         ─ block(dilation 1) ─ block(2) ─ … ─ block(2^(n-1)) ─ last target_time positions
         ─ Dense ─► logits (batch, target_time, target_vocab)
 
@@ -87,6 +88,14 @@ class TCNSeq2Seq(StepwiseDecoding, keras.Model):
         self.logits = keras.layers.Dense(target_vocab_size)
 
     @staticmethod
+    def _padding_first(ids):
+        """ids (batch, time) with each row's padding moved to the front, tokens kept in order:
+        the source then ends right before the target, at the same distance in every row."""
+        positions = ops.arange(ops.shape(ids)[1])[None, :]
+        key = positions + ops.cast(ops.not_equal(ids, 0), positions.dtype) * ops.shape(ids)[1]
+        return ops.take_along_axis(ids, ops.argsort(key, axis=1), axis=1)
+
+    @staticmethod
     def _embed(ids, table):
         """ids (batch, time) -> (batch, time, channels), zero vectors at padding."""
         return table(ids) * ops.expand_dims(ops.cast(ops.not_equal(ids, 0), "float32"), -1)
@@ -98,6 +107,7 @@ class TCNSeq2Seq(StepwiseDecoding, keras.Model):
 
     def call(self, inputs, training=None):
         source_ids, target_in = inputs
+        source_ids = self._padding_first(source_ids)
         x = ops.concatenate([self._embed(source_ids, self.source_embedding),
                              self._embed(target_in, self.target_embedding)], axis=1)
         zeros = ops.zeros_like(x[:, :1]) * ops.zeros((1, self.receptive_field - 1, 1))
@@ -109,8 +119,8 @@ class TCNSeq2Seq(StepwiseDecoding, keras.Model):
         """[source ids, source mask (batch, source_time), window (batch, RF - 1, channels)]:
         the window holds the last RF - 1 embedded positions (zeros before the source)."""
         source_ids = np.asarray(source_ids, np.int32)
-        embedded = ops.convert_to_numpy(self._embed(ops.convert_to_tensor(source_ids),
-                                                    self.source_embedding))
+        embedded = ops.convert_to_numpy(self._embed(
+            self._padding_first(ops.convert_to_tensor(source_ids)), self.source_embedding))
         window = np.zeros((len(source_ids), self.receptive_field - 1, embedded.shape[-1]),
                           np.float32)
         window = np.concatenate([window, embedded], axis=1)[:, -(self.receptive_field - 1):]

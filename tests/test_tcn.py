@@ -39,6 +39,14 @@ def test_block_is_causal_and_sees_exactly_its_receptive_field():
     assert receptive_field(3, (2,)) == 9
 
 
+def test_source_padding_moves_to_the_front_and_extra_padding_changes_nothing():
+    moved = keras.ops.convert_to_numpy(TCNSeq2Seq._padding_first(SRC))
+    np.testing.assert_array_equal(moved, [[0, 0, 3, 4, 5], [6, 7, 8, 9, 10]])
+    model = _model()
+    padded = np.pad(SRC, ((0, 0), (0, 30)))  # far more padding than the receptive field
+    np.testing.assert_allclose(model((padded, TGT_IN)), model((SRC, TGT_IN)), atol=1e-6)
+
+
 def test_logits_shape_and_outputs_are_causal_in_the_target():
     model = _model()
     logits = keras.ops.convert_to_numpy(model((SRC, TGT_IN)))
