@@ -13,3 +13,31 @@ def mirror() -> Path:
     if not folder or not Path(folder).is_dir():
         pytest.skip("COURSE_DATA_DIR is not set to a dataset mirror")
     return Path(folder)
+
+
+@pytest.fixture
+def learns_to_copy(tmp_path):
+    """``check(model, source, target_in)``: train an encoder–decoder with the decoding protocol
+    to copy 4-token sequences, assert > 90 % of greedy tokens right, and that the model saved
+    and loaded gives the same logits on ``(source, target_in)``."""
+
+    def check(model, source, target_in, start: int = 2, end: int = 3):
+        import keras
+        import numpy as np
+
+        from course_lib import decoding
+
+        rng = np.random.default_rng(1)
+        copies = rng.integers(4, 9, size=(512, 4)).astype("int32")
+        copies_in = np.concatenate([np.full((512, 1), start, "int32"), copies[:, :3]], axis=1)
+        model.compile(optimizer=keras.optimizers.Adam(3e-3), loss=keras.losses.
+                      SparseCategoricalCrossentropy(from_logits=True, ignore_class=0))
+        model.fit((copies, copies_in), copies, epochs=25, batch_size=64, verbose=0)
+        copied = decoding.greedy_decode(model, copies[:64], start, end, max_length=4)
+        assert (copied == copies[:64]).mean() > 0.9
+        before = model((source, target_in))
+        model.save(tmp_path / "model.keras")
+        loaded = keras.saving.load_model(tmp_path / "model.keras")
+        np.testing.assert_allclose(loaded((source, target_in)), before, atol=1e-5)
+
+    return check

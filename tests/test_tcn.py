@@ -88,20 +88,9 @@ def test_greedy_and_beam_search_decode_the_tcn():
     np.testing.assert_array_equal(ids[:, 0], greedy)
 
 
-def test_tcn_learns_to_copy_and_survives_a_save_and_load(tmp_path):
+def test_tcn_learns_to_copy_and_survives_a_save_and_load(learns_to_copy):
     model = _model(channels=32, kernel_size=3, dilations=(1, 2))  # receptive field 13 >= 4 + 4
-    rng = np.random.default_rng(1)
-    source = rng.integers(4, 9, size=(512, 4)).astype("int32")
-    target_in = np.concatenate([np.full((512, 1), START, "int32"), source[:, :3]], axis=1)
-    model.compile(optimizer=keras.optimizers.Adam(3e-3), loss=keras.losses.
-                  SparseCategoricalCrossentropy(from_logits=True, ignore_class=0))
-    model.fit((source, target_in), source, epochs=25, batch_size=64, verbose=0)
-    copied = decoding.greedy_decode(model, source[:64], START, END, max_length=4)
-    assert (copied == source[:64]).mean() > 0.9
-    before = model((SRC, TGT_IN))
-    model.save(tmp_path / "tcn.keras")
-    loaded = keras.saving.load_model(tmp_path / "tcn.keras")
-    np.testing.assert_allclose(loaded((SRC, TGT_IN)), before, atol=1e-5)
+    learns_to_copy(model, SRC, TGT_IN)
 
 
 @pytest.mark.parametrize("kernel_size, dilations", [(3, (1, 2, 4, 8)), (2, (1,))])
