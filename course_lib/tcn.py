@@ -110,8 +110,7 @@ class TCNSeq2Seq(StepwiseDecoding, keras.Model):
         source_ids = self._padding_first(source_ids)
         x = ops.concatenate([self._embed(source_ids, self.source_embedding),
                              self._embed(target_in, self.target_embedding)], axis=1)
-        zeros = ops.zeros_like(x[:, :1]) * ops.zeros((1, self.receptive_field - 1, 1))
-        hidden = self._run(ops.concatenate([zeros, x], axis=1), training)
+        hidden = self._run(ops.pad(x, [[0, 0], [self.receptive_field - 1, 0], [0, 0]]), training)
         return self.logits(hidden[:, -ops.shape(target_in)[1]:])
 
     # ------------------------------------------------------------------ step-wise inference

@@ -168,8 +168,8 @@ def test_same_seeded_model_reaches_comparable_loss_on_plain_and_fast_paths():
             assert training.fast_compile(model, keras.optimizers.Adam(1e-2), "mse").jit_compile
         first = model.train_on_batch(x_add[:64], y_add[:64])
         history = model.fit(x_add, y_add, batch_size=64, epochs=5, verbose=0, shuffle=False)
-        results[name] = (first, history.history["loss"][-1], model.get_weights())
-    (first_plain, final_plain, _), (first_fast, final_fast, _) = results["plain"], results["fast"]
+        results[name] = (first, history.history["loss"][-1])
+    (first_plain, final_plain), (first_fast, final_fast) = results["plain"], results["fast"]
     assert first_fast == pytest.approx(first_plain, rel=1e-5)  # the same first step
     assert final_plain < 0.02 and final_fast < 0.02  # both learn (predicting the mean: ~0.167)
     assert final_fast == pytest.approx(final_plain, rel=0.25)
