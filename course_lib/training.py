@@ -353,7 +353,13 @@ class LearningRateLogger(keras.callbacks.Callback):
 
 class CosineWithWarmup(keras.callbacks.Callback):
     """Linear warm-up from 0 over ``warmup_epochs``, then cosine decay to 0 at the end of
-    ``epochs``, from the optimizer's own learning rate; set before every compiled call."""
+    ``epochs``, peaking at the optimizer's own learning rate.
+
+    At the start of ``fit`` it gives the optimizer Keras' ``CosineDecay`` schedule, which the
+    optimizer evaluates at every step inside the compiled graph, so the rate is right per step
+    however many steps run per call (``steps_per_execution``). Use it on a freshly compiled
+    model: the schedule counts the optimizer's steps from 0.
+    """
 
     def __init__(self, epochs: int, warmup_epochs: int = 1):
         super().__init__()
@@ -361,28 +367,22 @@ class CosineWithWarmup(keras.callbacks.Callback):
             raise ValueError(f"need 0 <= warmup_epochs < epochs, got warmup_epochs="
                              f"{warmup_epochs}, epochs={epochs}")
         self.epochs, self.warmup_epochs = epochs, warmup_epochs
-        self.peak = None
-        self._epoch = 0
-
-    @staticmethod
-    def factor(progress: float, warmup: float) -> float:
-        """Multiplier of the peak rate at ``progress`` (0 → 1 over training), warm-up fraction
-        ``warmup``."""
-        if progress < warmup:
-            return progress / warmup
-        return 0.5 * (1 + math.cos(math.pi * (progress - warmup) / (1 - warmup)))
 
     def on_train_begin(self, logs=None):
-        self.peak = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self._epoch = epoch
-
-    def on_train_batch_begin(self, batch, logs=None):
-        steps = self.params.get("steps") or 1
-        progress = (self._epoch + batch / steps) / self.epochs
-        self.model.optimizer.learning_rate = self.peak * self.factor(
-            progress, self.warmup_epochs / self.epochs)
+        optimizer = self.model.optimizer
+        steps_per_epoch = self.params.get("steps")
+        if not steps_per_epoch:
+            raise ValueError("CosineWithWarmup needs the number of steps per epoch: pass "
+                             "steps_per_epoch= to fit (the dataset's length is unknown)")
+        if int(optimizer.iterations) > 0:
+            raise ValueError(f"CosineWithWarmup needs a fresh optimizer, but this one has taken "
+                             f"{int(optimizer.iterations)} steps: compile the model again "
+                             "before fit")
+        peak = float(keras.ops.convert_to_numpy(optimizer.learning_rate))
+        warmup_steps = self.warmup_epochs * steps_per_epoch
+        optimizer.learning_rate = keras.optimizers.schedules.CosineDecay(
+            0.0, decay_steps=(self.epochs - self.warmup_epochs) * steps_per_epoch,
+            warmup_target=peak, warmup_steps=warmup_steps)
 
 
 def course_callbacks(schedule: str = "plateau", profile: str = "fast", epochs: int | None = None,

@@ -211,17 +211,36 @@ def test_plateau_schedule_halves_the_rate_and_early_stopping_ends_the_run():
     assert next(c for c in full if isinstance(c, keras.callbacks.EarlyStopping)).patience == 5
 
 
-def test_cosine_schedule_warms_up_then_decays_to_zero():
-    factor = training.CosineWithWarmup.factor
-    assert [factor(p, 0.25) for p in (0.0, 0.125, 0.25, 0.625, 1.0)] == pytest.approx(
-        [0.0, 0.5, 1.0, 0.5, 0.0])
+@pytest.mark.parametrize("steps_per_execution", [1, 4])
+def test_cosine_schedule_warms_up_then_decays_to_zero_per_step(steps_per_execution):
+    """4 epochs of 4 steps, 1 warm-up epoch; the rate is right even when one compiled call
+    runs a whole epoch (the schedule lives in the optimizer, not in a per-call callback)."""
     model, x, y = _stuck_model(0.2)
+    model.compile(keras.optimizers.SGD(0.2), "mse", steps_per_execution=steps_per_execution)
     callbacks = training.course_callbacks("cosine", epochs=4, early_stopping=False)
     history = model.fit(x, y, epochs=4, batch_size=8, verbose=0, callbacks=callbacks)
-    # 4 steps per epoch; the logged rate is the one set before the epoch's last step
-    progress = [(epoch + 3 / 4) / 4 for epoch in range(4)]
-    np.testing.assert_allclose(history.history["learning_rate"],
-                               [0.2 * factor(p, 0.25) for p in progress], rtol=1e-5)
+    # logged at each epoch's end = the rate of the next step: 4 = end of warm-up (peak), then
+    # cosine over the remaining 12 steps: 0.5 * (1 + cos(pi * k / 12)) for k = 4, 8, 12
+    np.testing.assert_allclose(history.history["learning_rate"], [0.2, 0.15, 0.05, 0.0],
+                               atol=1e-6)
+    schedule = model.optimizer._learning_rate
+    rates = [float(schedule(step)) for step in range(17)]
+    np.testing.assert_allclose(rates[:5], [0.0, 0.05, 0.1, 0.15, 0.2], atol=1e-6)
+    assert all(a >= b for a, b in zip(rates[4:], rates[5:], strict=False))
+
+
+def test_cosine_schedule_refuses_a_used_optimizer_and_unknown_lengths():
+    model, x, y = _stuck_model(0.2)
+    model.fit(x, y, epochs=1, verbose=0)
+    with pytest.raises(ValueError, match="fresh optimizer.*compile the model again"):
+        model.fit(x, y, epochs=2, verbose=0,
+                  callbacks=training.course_callbacks("cosine", epochs=2, early_stopping=False))
+    model, x, y = _stuck_model(0.2)
+    unknown_length = tf.data.Dataset.from_tensor_slices((x, y)).batch(8).filter(
+        lambda *_: True)
+    with pytest.raises(ValueError, match="steps_per_epoch"):
+        model.fit(unknown_length, epochs=2, verbose=0,
+                  callbacks=training.course_callbacks("cosine", epochs=2, early_stopping=False))
 
 
 def test_gradient_probe_puts_the_norm_into_the_history_and_bad_arguments_are_named():
