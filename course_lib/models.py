@@ -80,16 +80,20 @@ def _recurrent_stack(x, cell: str, units: int, depth: int, bidirectional: bool, 
 def sequence_classifier(vocab_size: int, n_classes: int = 2, embedding_dim: int = 64,
                         units: int = 32, cell: str = "lstm", depth: int = 1,
                         bidirectional: bool = False, merge_mode: str = "concat",
-                        dropout: float = 0.0, residual: bool = False):
+                        dropout: float = 0.0, residual: bool = False,
+                        embedding_dropout: float = 0.0):
     """ids (batch, time), 0 = padding -> class logits (batch, n_classes).
 
     Padding is masked (``mask_zero``), so padded steps never reach the recurrent layers'
-    state; ``dropout`` is applied between stacked layers (input dropout, cuDNN-compatible).
+    state; ``dropout`` is applied between stacked layers (input dropout, cuDNN-compatible) and
+    ``embedding_dropout`` between the embedding and the first recurrent layer.
     """
     import keras
 
     ids = keras.Input(shape=(None,), dtype="int32", name="ids")
     x = keras.layers.Embedding(vocab_size, embedding_dim, mask_zero=True, name="embedding")(ids)
+    if embedding_dropout:
+        x = keras.layers.Dropout(embedding_dropout, name="embedding_dropout")(x)
     x = _recurrent_stack(x, cell, units, depth, bidirectional, merge_mode, dropout, residual,
                          last_returns_sequences=False)
     return keras.Model(ids, keras.layers.Dense(n_classes, name="logits")(x),

@@ -43,6 +43,43 @@ def plot_history(history, metrics: Sequence[str] = ("loss",), title: str | None 
     return fig
 
 
+def plot_runs(histories, metric: str = "loss", title: str | None = None, ax=None):
+    """Several runs' training (dashed) and validation (solid) curves of one metric on one axis,
+    a colour per run: where train and validation part, a run overfits.
+
+    Args:
+        histories: {run name: ``History`` or its dict}; each must have logged ``metric`` (and
+            ``val_<metric>`` for the solid line).
+        metric: the logged quantity, e.g. ``"loss"`` or ``"accuracy"``.
+        title: the axis title.
+        ax: a matplotlib axis to draw on (a new figure if None).
+
+    Returns:
+        The axis.
+    """
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6.5, 4))
+    for name, history in histories.items():
+        log = getattr(history, "history", history)
+        if metric not in log:
+            raise KeyError(f"run {name!r} has no {metric!r}; it logged {sorted(log)}")
+        epochs = range(1, len(log[metric]) + 1)
+        (train_line,) = ax.plot(epochs, log[metric], "--", alpha=0.7)
+        if f"val_{metric}" in log:
+            ax.plot(epochs, log[f"val_{metric}"], "o-", color=train_line.get_color(), label=name)
+        else:
+            train_line.set_label(name)
+    ax.set(xlabel="epoch", ylabel=metric,
+           title=title or f"{metric}: training dashed, validation solid")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.grid(alpha=0.3)
+    ax.legend()
+    return ax
+
+
 def plot_attention(weights, source_tokens: Sequence[str], target_tokens: Sequence[str],
                    ax=None, title: str | None = None):
     """Heatmap of one example's attention weights: target steps (rows) × source tokens (columns).
@@ -107,13 +144,16 @@ def plot_scaling(curves: Mapping[str, Mapping[int, float]], ylabel: str, ax=None
     return ax
 
 
-def plot_training_dynamics(histories, title: str | None = None):
+def plot_training_dynamics(histories, title: str | None = None, xlabel: str = "epoch"):
     """Validation loss, learning rate and gradient norm per epoch, one line per run.
 
     Args:
         histories: {run name: ``History`` or its dict}, e.g. from
             :func:`course_lib.training.course_callbacks` runs; a panel is drawn for each of
             ``val_loss`` (else ``loss``), ``learning_rate`` and ``grad_norm`` that some run logged.
+            Rates and norms use a log axis unless a run logged a rate of 0 (a schedule's end).
+        title: the figure's title.
+        xlabel: what one logged point is, e.g. ``"epoch"`` or ``"16 updates"``.
 
     Returns:
         The ``matplotlib.figure.Figure``.
@@ -130,8 +170,9 @@ def plot_training_dynamics(histories, title: str | None = None):
         for name, log in logs.items():
             if key in log:
                 ax.plot(range(1, len(log[key]) + 1), log[key], "o-", label=name)
-        ax.set(xlabel="epoch", ylabel=key, title=key)
-        if key != loss_key:
+        ax.set(xlabel=xlabel, ylabel=key, title=key)
+        values = [v for log in logs.values() for v in log.get(key, [])]
+        if key != loss_key and min(values) > 0:
             ax.set_yscale("log")
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.grid(alpha=0.3)

@@ -44,4 +44,19 @@ def test_plot_training_dynamics_draws_loss_learning_rate_and_gradient_norm():
     titles = [ax.get_title() for ax in fig.axes]
     assert titles == ["val_loss", "learning_rate", "grad_norm"]
     assert len(fig.axes[0].lines) == 2 and len(fig.axes[2].lines) == 1
-    assert fig.axes[1].get_yscale() == "log"
+    assert fig.axes[1].get_yscale() == "log" and fig.axes[0].get_xlabel() == "epoch"
+    histories["cosine"]["learning_rate"][-1] = 0.0  # a schedule that ends at 0: linear axis
+    fig = plotting.plot_training_dynamics(histories, xlabel="16 updates")
+    assert fig.axes[1].get_yscale() == "linear" and fig.axes[0].get_xlabel() == "16 updates"
+
+
+def test_plot_runs_draws_train_dashed_and_validation_solid_per_run_and_names_a_missing_metric():
+    histories = {"big": {"loss": [1.0, 0.5, 0.2], "val_loss": [1.1, 1.0, 1.3]},
+                 "small": {"loss": [1.0, 0.8, 0.7], "val_loss": [1.0, 0.9, 0.85]}}
+    ax = plotting.plot_runs(histories)
+    lines = ax.get_lines()
+    assert [line.get_linestyle() for line in lines] == ["--", "-", "--", "-"]
+    assert lines[0].get_color() == lines[1].get_color() != lines[2].get_color()
+    assert [text.get_text() for text in ax.get_legend().get_texts()] == ["big", "small"]
+    with pytest.raises(KeyError, match="run 'big' has no 'accuracy'"):
+        plotting.plot_runs(histories, metric="accuracy")
