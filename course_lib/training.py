@@ -231,6 +231,7 @@ class FastPath:
     jit_compile: bool | str
     steps_per_execution: int
     reason: str
+    xla_blocked_by: str | None = None  # the layer that cannot be compiled by XLA, if one
 
     def __str__(self) -> str:
         return (f"fast path ({self.device}): jit_compile={self.jit_compile}, "
@@ -297,8 +298,9 @@ def choose_fast_path(model, data=None) -> FastPath:
     blocking = _layers_without_xla(model)
     largest = _largest_recurrent_kernel(model)
     if blocking:
-        reason = f"XLA off: layer {blocking[0]!r} cannot be compiled by XLA"
-    elif _varying_length(_input_shapes(model, data)):
+        return FastPath("CPU", False, CPU_STEPS_PER_EXECUTION,
+                        f"XLA off: layer {blocking[0]!r} cannot be compiled by XLA", blocking[0])
+    if _varying_length(_input_shapes(model, data)):
         reason = ("XLA off: the sequences vary in length and XLA would compile the model again "
                   "for each new length" + ("" if data is not None else
                                            " (pass data= if they do not)"))
@@ -326,7 +328,7 @@ def fast_compile(model, optimizer="adam", loss=None, metrics=None, *, data=None,
     model.compile(optimizer=optimizer, loss=loss, metrics=metrics,
                   jit_compile=path.jit_compile, steps_per_execution=path.steps_per_execution,
                   **compile_kwargs)
-    if verbose or "cannot be compiled" in path.reason:
+    if verbose or path.xla_blocked_by:
         print(path)
     return path
 

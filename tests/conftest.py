@@ -41,3 +41,26 @@ def learns_to_copy(tmp_path):
         np.testing.assert_allclose(loaded((source, target_in)), before, atol=1e-5)
 
     return check
+
+
+@pytest.fixture
+def decodes_step_by_step():
+    """``check(model, source, target_in, state_length)``: the decoding protocol
+    (``start_state``/``step``) gives, token by token, the log-probabilities of the teacher-forced
+    pass on every non-padded target position, and the state's third part (the cache or window)
+    has ``state_length(t)`` positions after step ``t``."""
+
+    def check(model, source, target_in, state_length):
+        import keras
+        import numpy as np
+
+        expected = keras.ops.convert_to_numpy(
+            keras.ops.log_softmax(model((source, target_in)), axis=-1))
+        state = model.start_state(source)
+        for t in range(target_in.shape[1]):
+            log_probs, state = model.step(target_in[:, t], state)
+            assert state[2].shape[1] == state_length(t)
+            rows = target_in[:, t] != 0
+            np.testing.assert_allclose(log_probs[rows], expected[rows, t], atol=1e-5)
+
+    return check

@@ -135,6 +135,7 @@ def test_fast_path_falls_back_with_a_one_line_notice(capsys):
     printed = capsys.readouterr().out.strip().splitlines()
     assert len(printed) == 1 and "'string_ops' cannot be compiled by XLA" in printed[0]
     assert path.jit_compile is False and model.jit_compile is False
+    assert path.xla_blocked_by == "string_ops"
     x_add, y_add = np.zeros((64, 20, 2), "float32"), np.zeros((64, 1), "float32")
     model.fit(x_add, y_add, batch_size=16, verbose=0)  # trains on the fallback
 
