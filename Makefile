@@ -1,15 +1,23 @@
 # Two commands set up everything:  `make lab` (install + open the course)  and  `make test`.
+# `make help` lists every target.
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: lab test lint clean notebooks release grade
+.PHONY: help lab test test-compat lint clean notebooks results colab wheel gpu-check release grade
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 14
 
 $(STAMP): requirements.txt pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 10))' 2>/dev/null || { \
+	  echo "The course needs Python 3.10 or newer; '$(PYTHON)' is $$($(PYTHON) --version 2>&1)."; \
+	  echo "Install a newer Python and run e.g. 'make lab PYTHON=python3.12'."; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	@echo "Installing the course and TensorFlow into $(VENV) (about 1 GB; a few minutes)..."
+	$(BIN)/python -m pip install --progress-bar on -e ".[dev,lab]"
 	touch $(STAMP)
 
 lab: $(STAMP)  ## install everything and open the course in JupyterLab
@@ -18,16 +26,32 @@ lab: $(STAMP)  ## install everything and open the course in JupyterLab
 test: $(STAMP)  ## unit tests + every notebook (nbval), fast profile unless COURSE_PROFILE is set
 	COURSE_PROFILE=$${COURSE_PROFILE:-fast} $(BIN)/python -m pytest --nbval-lax --nbval-current-env tests notebooks
 
-lint: $(STAMP)
-	$(BIN)/ruff check course_lib tests notebooks grading
+test-compat:  ## maintainers: unit tests + notebook 01 in a Colab-like (3.13) and a floor (3.10) env
+	tools/test_compat.sh colab
+	tools/test_compat.sh floor
 
-clean:
-	rm -rf $(VENV) .pytest_cache
+lint: $(STAMP)  ## ruff on the library, tests, tools, grading and notebooks
+	$(BIN)/ruff check course_lib tests tools notebooks grading
+
+clean:  ## remove the environments and caches
+	rm -rf $(VENV) .compat .pytest_cache
 
 notebooks: $(STAMP)  ## re-execute every notebook (fast profile) and store it with its outputs
-	$(BIN)/python tests/store_notebook.py notebooks/*.ipynb
+	$(BIN)/python tools/store_notebook.py notebooks/*.ipynb
 
-release: $(STAMP)  ## instructors: build the student notebooks in dist/student (see grading/README.md)
+results: $(STAMP)  ## rebuild the README's results table from the notebooks' result lines
+	$(BIN)/python tools/results.py --write README.md
+
+colab: $(STAMP)  ## write [tool.course] repository/ref (pyproject.toml) into every badge and setup cell
+	$(BIN)/python tools/colab.py
+
+wheel: $(STAMP)  ## build dist/course_lib-<version>-py3-none-any.whl (to upload to Colab)
+	$(BIN)/python -m pip wheel --no-deps --no-build-isolation --wheel-dir dist .
+
+gpu-check: $(STAMP)  ## on an NVIDIA GPU: cuDNN really used, GPU benchmark rows, all notebooks in full
+	$(BIN)/python tools/gpu_check.py
+
+release: $(STAMP)  ## instructors: build the student notebooks in dist/student (grading/README.md)
 	$(BIN)/python -m grading release
 
 SUBMISSIONS ?= submissions

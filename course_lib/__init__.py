@@ -12,4 +12,4 @@ forecast (windows, baselines) · decoding (sampling, greedy, beam search) · met
 exact match, BLEU) · plotting · checks (exercises) · bench (training throughput)
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

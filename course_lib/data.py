@@ -1,10 +1,12 @@
 """Datasets: the registry, checksummed file access, and the loaders with fixed splits.
 
-Every file the course reads is listed in ``datasets/registry.json`` with its canonical URL and
-sha256. :func:`dataset_file` finds a file in this order and verifies it every time:
+Every file the course reads is listed in ``course_lib/registry.json`` (shipped inside the
+package, so an installed wheel needs no clone) with its canonical URL and sha256.
+:func:`dataset_file` finds a file in this order and verifies it every time:
 
 1. ``$COURSE_DATA_DIR/<path>`` — an offline mirror (CI and this workplace use one);
-2. ``$COURSE_CACHE_DIR/<path>`` — default ``datasets/cache/`` in the repository;
+2. the download cache ``$COURSE_CACHE_DIR/<path>``, by default ``$XDG_CACHE_HOME/course_lib``
+   or ``~/.cache/course_lib`` (a user folder, never inside the installed package);
 3. a download from the canonical URL into the cache (``keras.utils.get_file``).
 
 A file whose sha256 differs from the registry, or a file that cannot be found or downloaded,
@@ -26,8 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-REGISTRY_PATH = REPO_ROOT / "datasets" / "registry.json"
+REGISTRY_PATH = Path(__file__).resolve().with_name("registry.json")
 DATA_DIR_ENV = "COURSE_DATA_DIR"
 CACHE_DIR_ENV = "COURSE_CACHE_DIR"
 
@@ -98,8 +99,12 @@ def sha256_of(data: bytes | Path) -> str:
 
 
 def cache_dir() -> Path:
-    """Where downloads go: ``$COURSE_CACHE_DIR`` or ``datasets/cache`` in the repository."""
-    return Path(os.environ.get(CACHE_DIR_ENV) or REPO_ROOT / "datasets" / "cache")
+    """Where downloads go: ``$COURSE_CACHE_DIR``, else ``$XDG_CACHE_HOME/course_lib``, else
+    ``~/.cache/course_lib``."""
+    if os.environ.get(CACHE_DIR_ENV):
+        return Path(os.environ[CACHE_DIR_ENV]).expanduser()
+    user_cache = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(user_cache).expanduser() / "course_lib"
 
 
 def _candidates(spec: DatasetFile) -> list[Path]:

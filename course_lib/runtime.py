@@ -39,19 +39,21 @@ def gpu_names() -> list[str]:
     return [device.name for device in tf.config.list_logical_devices("GPU")]
 
 
-def get_profile(default: str | None = None) -> str:
-    """The active profile: ``COURSE_PROFILE`` if set, else ``default``, else by hardware.
+DEFAULT_PROFILE = "fast"
+
+
+def get_profile(default: str = DEFAULT_PROFILE) -> str:
+    """The active profile: ``COURSE_PROFILE`` if set, else ``default`` (``fast``).
 
     Raises:
         ProfileError: the value is not one of ``fast`` or ``full``.
     """
     value = os.environ.get(PROFILE_ENV, "").strip().lower() or default
-    if value is None:
-        return "full" if gpu_names() else "fast"
     if value not in PROFILES:
         raise ProfileError(
             f"unknown profile {value!r} in {PROFILE_ENV}; choose one of {', '.join(PROFILES)} "
-            f"(e.g. `export {PROFILE_ENV}=fast`), or unset it to pick by hardware"
+            f"(e.g. `export {PROFILE_ENV}=fast`), or unset it for the default, "
+            f"{DEFAULT_PROFILE!r}"
         )
     return value
 
@@ -66,8 +68,11 @@ def device_report() -> dict[str, str]:
     import keras
     import tensorflow as tf
 
+    import course_lib
+
     gpus = gpu_names()
     return {
+        "course_lib": course_lib.__version__,
         "python": platform.python_version(),
         "tensorflow": tf.__version__,
         "keras": keras.__version__,
@@ -84,6 +89,42 @@ def setup(seed: int = 42) -> str:
     report = device_report() | {"profile": profile, "seed": str(seed)}
     print("  ".join(f"{key}={value}" for key, value in report.items()))
     return profile
+
+
+RESULT_PREFIX = "result"
+
+
+def format_result(name: str, value: float | int | str, profile: str, digits: int = 3) -> str:
+    """The standard result line: ``result NAME=VALUE profile=PROFILE``.
+
+    Floats are written with ``digits`` decimals; ``name`` must be an identifier (letters,
+    digits, underscores) so that the line parses back unambiguously.
+    """
+    if not name.isidentifier():
+        raise ValueError(f"result name must be an identifier like 'pos_accuracy', got {name!r}")
+    text = f"{value:.{digits}f}" if isinstance(value, float) else str(value)
+    if not text or any(ch.isspace() for ch in text):
+        raise ValueError(f"result {name}: value {value!r} prints with spaces or empty")
+    return f"{RESULT_PREFIX} {name}={text} profile={profile}"
+
+
+def parse_result(line: str) -> tuple[str, str, str] | None:
+    """``(name, value, profile)`` of a standard result line, or None for any other line."""
+    fields = line.strip().split()
+    if len(fields) != 3 or fields[0] != RESULT_PREFIX or not fields[2].startswith("profile="):
+        return None
+    name, _, value = fields[1].partition("=")
+    return (name, value, fields[2].removeprefix("profile=")) if name.isidentifier() else None
+
+
+def report(name: str, value: float | int | str, digits: int = 3):
+    """Print one headline number as the standard result line and return ``value`` unchanged.
+
+    ``runtime.report("pos_accuracy", 0.9123)`` prints ``result pos_accuracy=0.912
+    profile=fast``; ``make results`` builds the README's results table from these lines.
+    """
+    print(format_result(name, value, get_profile(), digits))
+    return value
 
 
 # --------------------------------------------------------------------------------------------
@@ -140,7 +181,7 @@ def cudnn_eligibility(layer, mask=None) -> CudnnReport:
     rnn.py: cudnn_ok`` and the layers' ``inner_loop``): tanh activation, sigmoid recurrent
     activation, ``use_bias=True``, ``unroll=False``, ``recurrent_dropout=0``, ``use_cudnn`` not
     False, and for GRU ``reset_after=True``. Input ``dropout`` is fine: Keras applies it to the
-    inputs before calling the fused kernel.
+    inputs before calling the fused kernel (from Keras 3.4 on; the course requires 3.5).
 
     Args:
         layer: a ``keras.layers.LSTM``/``GRU``/``SimpleRNN`` or ``Bidirectional`` wrapper.

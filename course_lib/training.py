@@ -44,7 +44,7 @@ class GradientNormLogger(keras.callbacks.Callback):
         self.x, self.y, self.every = x, y, every
         self.steps: list[int] = []
         self.norms: list[float] = []
-        self._step = self._epoch_start = 0
+        self._first_update = self._step = 0
 
     def gradient_norm(self) -> float:
         import tensorflow as tf
@@ -55,6 +55,11 @@ class GradientNormLogger(keras.callbacks.Callback):
             loss = keras.ops.mean(loss_fn(self.y, self.model(self.x, training=False)))
         return global_norm(tape.gradient(loss, self.model.trainable_weights))
 
+    def _updates(self) -> int:
+        """Optimizer updates so far: counted by the optimizer itself, so the count is right
+        whatever batch index a Keras version passes with several steps per call."""
+        return int(keras.ops.convert_to_numpy(self.model.optimizer.iterations))
+
     def on_train_begin(self, logs=None):
         per_call = getattr(self.model, "steps_per_execution", 1) or 1
         if self.every is not None and self.every % per_call:
@@ -63,18 +68,17 @@ class GradientNormLogger(keras.callbacks.Callback):
                 f"{per_call} steps the model runs per call (steps_per_execution={per_call}); "
                 f"compile with steps_per_execution=1, e.g. training.fast_compile(model, ..., "
                 f"steps_per_execution=1), or pick `every` as a multiple of {per_call}")
+        self._first_update = self._updates()
+        self._step = 0
 
     def on_train_batch_end(self, batch, logs=None):
         if self.every is None:
             return
-        previous = self._step  # Keras calls this once per compiled call, with its last step
-        self._step = self._epoch_start + batch + 1
+        previous = self._step  # Keras calls this once per compiled call
+        self._step = self._updates() - self._first_update
         if self._step // self.every > previous // self.every:
             self.steps.append(self._step)
             self.norms.append(self.gradient_norm())
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self._epoch_start = self._step
 
     def on_epoch_end(self, epoch, logs=None):
         if logs is not None:

@@ -64,3 +64,19 @@ def decodes_step_by_step():
             np.testing.assert_allclose(log_probs[rows], expected[rows, t], atol=1e-5)
 
     return check
+
+
+@pytest.fixture(scope="session")
+def course_wheel(tmp_path_factory) -> Path:
+    """A wheel of course_lib built from this checkout (no build isolation: the dev extra
+    provides setuptools, so no network is needed)."""
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[1]
+    out = tmp_path_factory.mktemp("wheel")
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps",
+                    "--no-build-isolation", "--wheel-dir", str(out), str(root)],
+                   check=True, capture_output=True, text=True)
+    (wheel,) = out.glob("course_lib-*.whl")
+    return wheel

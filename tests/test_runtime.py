@@ -2,6 +2,7 @@ import keras
 import numpy as np
 import pytest
 
+import course_lib
 from course_lib import runtime
 
 
@@ -17,9 +18,26 @@ def test_unknown_profile_lists_the_choices(monkeypatch):
         runtime.get_profile()
 
 
-def test_default_profile_follows_hardware(monkeypatch):
+def test_default_profile_is_fast_even_with_a_gpu(monkeypatch):
     monkeypatch.delenv(runtime.PROFILE_ENV, raising=False)
-    assert runtime.get_profile() == ("full" if runtime.gpu_names() else "fast")
+    monkeypatch.setattr(runtime, "gpu_names", lambda: ["/device:GPU:0"])
+    assert runtime.get_profile() == "fast"
+
+
+def test_result_line_is_printed_in_the_standard_form_and_parses_back(monkeypatch, capsys):
+    monkeypatch.setenv(runtime.PROFILE_ENV, "full")
+    assert runtime.report("pos_accuracy", 0.91234) == 0.91234
+    line = capsys.readouterr().out.strip()
+    assert line == "result pos_accuracy=0.912 profile=full"
+    assert runtime.parse_result(line) == ("pos_accuracy", "0.912", "full")
+    assert runtime.format_result("epochs", 12, "fast") == "result epochs=12 profile=fast"
+    assert runtime.parse_result("val loss 2.1") is None
+
+
+@pytest.mark.parametrize("name,value", [("pos accuracy", 0.9), ("bleu", "two words")])
+def test_result_line_rejects_names_and_values_that_would_not_parse(name, value):
+    with pytest.raises(ValueError, match="identifier|spaces"):
+        runtime.format_result(name, value, "fast")
 
 
 def test_set_seed_makes_keras_initialisation_repeatable():
@@ -35,6 +53,7 @@ def test_set_seed_makes_keras_initialisation_repeatable():
 def test_device_report_names_versions_and_device():
     report = runtime.device_report()
     assert report["keras"].startswith("3.") and report["backend"] == "tensorflow"
+    assert report["course_lib"] == course_lib.__version__
     assert report["device"].startswith(("CPU", "GPU"))
 
 
