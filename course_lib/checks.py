@@ -522,7 +522,7 @@ def ex_7_1(attention_fn: Callable, strict: bool | None = None) -> None:
 def ex_7_2(causal_mask_fn: Callable, strict: bool | None = None) -> None:
     """Check ``causal_mask_fn(length) -> (length, length) bool``, True where query step i may
     attend to key step j (j <= i)."""
-    from course_lib.layers import causal_mask
+    from course_lib.transformer import causal_mask
 
     run_check("ex_7_2", lambda length: np.asarray(causal_mask_fn(length), dtype=float),
               [Case(f"length={n}", (n,), causal_mask(n).astype(float)) for n in (1, 2, 5)],
@@ -532,7 +532,7 @@ def ex_7_2(causal_mask_fn: Callable, strict: bool | None = None) -> None:
 def ex_7_3(positional_encoding_fn: Callable, strict: bool | None = None) -> None:
     """Check ``positional_encoding_fn(length, depth) -> (length, depth)`` sinusoidal encodings:
     sin at even columns 2i and cos at odd columns 2i + 1, angle p / 10000**(2i / depth)."""
-    from course_lib.layers import sinusoidal_encoding
+    from course_lib.transformer import sinusoidal_encoding
 
     run_check("ex_7_3", positional_encoding_fn,
               [Case(f"length={n}, depth={d}", (n, d), sinusoidal_encoding(n, d))

@@ -13,6 +13,7 @@ None.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -34,12 +35,13 @@ class Contender:
     metric: float
     latency_seconds: float
     model: keras.Model
+    history: dict[str, list[float]]  # the training ``History.history`` (per-epoch logs)
 
 
 def compare_contenders(builders: dict[str, Callable[[], keras.Model]],
                        train: Callable[[keras.Model], object],
-                       evaluate: Callable[[keras.Model], float],
-                       infer: Callable[[keras.Model], object], seed: int = 0,
+                       evaluate: Callable[[keras.Model], float] | None = None,
+                       infer: Callable[[keras.Model], object] | None = None, seed: int = 0,
                        latency_repeats: int = 3) -> list[Contender]:
     """Build, train, evaluate and time each contender the same way.
 
@@ -49,9 +51,10 @@ def compare_contenders(builders: dict[str, Callable[[], keras.Model]],
             budget) and returns the ``fit`` history. ``train_seconds`` is its wall time, or,
             when an :class:`EpochMetric` evaluated during training, the time without those
             evaluations.
-        evaluate: model -> validation metric (higher is better).
+        evaluate: model -> validation metric (higher is better); None: ``metric`` is NaN.
         infer: the inference workload to time (e.g. greedy-decode the validation set); its
-            median over ``latency_repeats`` runs after one warm-up run is ``latency_seconds``.
+            median over ``latency_repeats`` runs after one warm-up run is ``latency_seconds``
+            (NaN when None).
     """
     results = []
     for name, build in builders.items():
@@ -62,9 +65,75 @@ def compare_contenders(builders: dict[str, Callable[[], keras.Model]],
         train_seconds = time.perf_counter() - started
         if history is not None and "train_seconds" in history.history:
             train_seconds = history.history["train_seconds"][-1]
-        results.append(Contender(name, model.count_params(), train_seconds, float(evaluate(model)),
-                                 median_seconds(lambda m=model: infer(m), latency_repeats), model))
+        # keep the fit history now: before Keras 3.9, evaluate/predict replace model.history
+        logs = dict(history.history) if history is not None else {}
+        metric = float(evaluate(model)) if evaluate else math.nan
+        latency = (median_seconds(lambda m=model: infer(m), latency_repeats) if infer
+                   else math.nan)
+        results.append(Contender(name, model.count_params(), train_seconds, metric, latency,
+                                 model, logs))
     return results
+
+
+def compare_cells(build: Callable[[str], keras.Model], train, validation, epochs: int,
+                  cells: Sequence[str] = ("simple_rnn", "lstm", "gru"), seed: int = 0,
+                  **fit_kwargs) -> list[dict]:
+    """:func:`compare_contenders` for recurrent cells: one compiled model per cell type, trained
+    on the same data and budget, with its parameter count checked and its speed measured.
+
+    Args:
+        build: ``build(cell)`` returns a compiled model whose recurrent layer is named ``rnn``.
+        train, validation: what ``fit`` takes as ``x`` and ``validation_data`` (a
+            ``tf.data.Dataset`` or an (x, y) tuple).
+        epochs: the budget, the same for every cell (at least 2: the first is warm-up).
+        fit_kwargs: passed on to ``fit`` (e.g. ``batch_size``, ``callbacks``).
+
+    Returns:
+        One dict per cell: ``cell``, ``params`` (whole model), ``rnn_params`` (Keras) and
+        ``rnn_params_formula`` (:func:`course_lib.models.recurrent_param_count`),
+        ``seconds_per_epoch`` (median after the warm-up epoch), ``examples_per_second``, the
+        final ``val_*`` metrics, and the trained ``model``.
+    """
+    from course_lib.models import recurrent_param_count
+
+    if epochs < 2:
+        raise ValueError(f"need epochs >= 2 (the first epoch is warm-up), got {epochs}")
+    extra_callbacks = fit_kwargs.pop("callbacks", [])
+    timers: list[EpochTimer] = []
+
+    def fit(model: keras.Model):
+        timers.append(EpochTimer())
+        inputs = train if isinstance(train, tuple) else (train,)  # (x, y) or a dataset
+        return model.fit(*inputs, validation_data=validation, epochs=epochs, verbose=0,
+                         callbacks=[timers[-1], *extra_callbacks], **fit_kwargs)
+
+    contenders = compare_contenders({cell: lambda cell=cell: build(cell) for cell in cells}, fit,
+                                    seed=seed)
+    results = []
+    for contender, timer in zip(contenders, timers, strict=True):
+        layer = contender.model.get_layer("rnn")
+        features, units = layer.cell.kernel.shape[0], layer.cell.units
+        seconds = float(np.median(timer.seconds[1:]))
+        results.append({
+            "cell": contender.name,
+            "params": contender.parameters,
+            "rnn_params": layer.count_params(),
+            "rnn_params_formula": recurrent_param_count(
+                contender.name, features, units, getattr(layer.cell, "reset_after", True)),
+            "seconds_per_epoch": seconds,
+            "examples_per_second": _count_examples(train) / seconds,
+            **{key: values[-1] for key, values in contender.history.items()
+               if key.startswith("val_")},
+            "model": contender.model,
+        })
+    return results
+
+
+def _count_examples(train) -> int:
+    """Examples in one epoch of ``train``: an (x, y) tuple or a batched tf.data.Dataset."""
+    if isinstance(train, tuple):
+        return len(train[0])
+    return int(sum(keras.ops.shape(inputs)[0] for inputs, _ in train))
 
 
 class EpochMetric(EpochTimer):

@@ -1,13 +1,69 @@
-"""Generating text from a trained language model, one step at a time with its recurrent state.
+"""Decoding: sampling text from a language model, and greedy and beam search for any
+encoder–decoder that speaks the course's step-wise decoding protocol.
 
-The model must come from :func:`course_lib.models.char_lm` (layers ``embedding``, ``rnn``,
-``logits``): the sampler runs ``rnn.cell`` step by step, carrying the state, so generating n
-characters costs n cell steps rather than n full passes over a growing prefix.
+**Sampling.** The model must come from :func:`course_lib.models.char_lm` (layers
+``embedding``, ``rnn``, ``logits``): the sampler runs ``rnn.cell`` step by step, carrying the
+state, so generating n characters costs n cell steps rather than n full passes over a growing
+prefix.
+
+**The decoding protocol** (:class:`StepwiseDecoder`), described once here and implemented by
+the recurrent :class:`course_lib.seq2seq.EncoderDecoder`, the
+:class:`course_lib.transformer.TransformerEncoderDecoder` and the
+:class:`course_lib.tcn.TCNSeq2Seq`:
+
+- ``start_state(source_ids (batch, source_time) int) -> state``: encode the source once; the
+  state is a list of arrays with a leading batch axis, ``[encoder_output, source_mask, *rest]``;
+- ``step(token_ids (batch,) int, state) -> (log_probs (batch, target_vocab), next_state)``:
+  one decoder step. ``rest`` is what each model carries: the recurrent state (fixed size), the
+  transformer's growing cache, the TCN's fixed window.
+
+:class:`StepwiseDecoding` gives a model ``step`` from its ``_step``, compiled once; greedy and
+beam search only ever call the two protocol methods, so they decode every model the same way.
 """
 
 from __future__ import annotations
 
+import warnings
+from typing import Protocol
+
+import keras
 import numpy as np
+import tensorflow as tf
+from keras import ops
+
+
+class StepwiseDecoder(Protocol):
+    """What :func:`greedy_decode` and :func:`beam_search` need of a model (see the module
+    docstring for the shapes)."""
+
+    def start_state(self, source_ids: np.ndarray) -> list[np.ndarray]: ...
+
+    def step(self, token_ids: np.ndarray, state: list[np.ndarray]
+             ) -> tuple[np.ndarray, list[np.ndarray]]: ...
+
+
+class StepwiseDecoding:
+    """The ``step`` of the decoding protocol, shared by the recurrent and the transformer
+    encoder–decoder. A model provides ``_step(tokens (batch, 1), encoder_output, source_mask,
+    *rest) -> [log_probs (batch, vocab), *next_rest]``; its state is ``[encoder_output,
+    source_mask, *rest]`` with a leading batch axis everywhere."""
+
+    _compiled_step = None
+
+    def step(self, token_ids, state: list[np.ndarray]):
+        """One decoder step for a batch: token_ids (batch,) int -> log-probabilities
+        (batch, target_vocab) float32 and the next state (same layout as ``start_state``).
+        Compiled once with ``tf.function`` (batch size and state lengths may vary)."""
+        if self._compiled_step is None:
+            self._compiled_step = tf.function(self._step, reduce_retracing=True)
+        with warnings.catch_warnings():  # attending to a single position (a one-token source,
+            # the transformer's first step) makes Keras warn while tracing that a softmax over
+            # one element is always 1: intended here
+            warnings.filterwarnings("ignore", message="You are using a softmax over axis")
+            log_probs, *rest = self._compiled_step(
+                ops.convert_to_tensor(np.asarray(token_ids, np.int32)[:, None]), *state)
+        return ops.convert_to_numpy(log_probs), [state[0], state[1],
+                                                 *(ops.convert_to_numpy(r) for r in rest)]
 
 
 def softmax_with_temperature(logits: np.ndarray, temperature: float) -> np.ndarray:
@@ -31,7 +87,6 @@ def sample_ids(model, prompt_ids: np.ndarray, length: int, temperature: float = 
     Returns:
         (batch, length) int32 generated ids (the prompt excluded).
     """
-    import keras
 
     prompt_ids = np.atleast_2d(np.asarray(prompt_ids, dtype=np.int32))
     if prompt_ids.shape[1] == 0:
@@ -80,7 +135,7 @@ def _gather(state: list[np.ndarray], rows: np.ndarray) -> list[np.ndarray]:
     return [np.take(s, rows, axis=0) for s in state]
 
 
-def greedy_decode(model, source_ids: np.ndarray, start_id: int, end_id: int,
+def greedy_decode(model: StepwiseDecoder, source_ids: np.ndarray, start_id: int, end_id: int,
                   max_length: int) -> np.ndarray:
     """Pick the most likely token at every step, for a whole batch at once.
 
@@ -123,8 +178,9 @@ def _top_k(values: np.ndarray, k: int) -> np.ndarray:
     return np.take_along_axis(part, order, axis=1)
 
 
-def beam_search(model, source_ids: np.ndarray, start_id: int, end_id: int, max_length: int,
-                beam_width: int = 4, alpha: float = 0.6) -> tuple[np.ndarray, np.ndarray]:
+def beam_search(model: StepwiseDecoder, source_ids: np.ndarray, start_id: int, end_id: int,
+                max_length: int, beam_width: int = 4, alpha: float = 0.6
+                ) -> tuple[np.ndarray, np.ndarray]:
     """Keep the ``beam_width`` best partial outputs per example instead of one.
 
     At each step every live beam is extended by every token; of the beam_width × vocab

@@ -15,14 +15,14 @@ import numpy as np
 
 
 @dataclass(frozen=True)
-class Normalizer:
+class Standardizer:
     """Standardise with a mean and scale measured on the training split only."""
 
     mean: float
     scale: float
 
     @classmethod
-    def fit(cls, train_values: np.ndarray) -> Normalizer:
+    def fit(cls, train_values: np.ndarray) -> Standardizer:
         return cls(float(np.mean(train_values)), float(np.std(train_values)))
 
     def transform(self, values: np.ndarray) -> np.ndarray:

@@ -1,6 +1,6 @@
-"""Attention layers: additive (Bahdanau) and multiplicative (Luong) attention for recurrent
-encoder–decoders, and the pieces of a transformer (positional encodings, encoder and decoder
-blocks).
+"""Attention layers for recurrent encoder–decoders: additive (Bahdanau) and multiplicative
+(Luong) attention. (The transformer's pieces — positions, masks, blocks — are in
+:mod:`course_lib.transformer`.)
 
 Both take a *query* per target step and the encoder's *values* (also used as keys), score every
 (target step, source step) pair, softmax the scores over the source steps that are not padding,
@@ -15,18 +15,11 @@ Keras ships ``keras.layers.Attention`` (dot score) and ``keras.layers.AdditiveAt
 score with ``v·tanh(W_q q + W_k k)`` and Luong et al. (2015) add the "general" score
 ``q·(W k)``. These layers implement the papers' scores; with identity projections they reduce to
 the Keras layers, which the tests check.
-
-The transformer blocks (Vaswani et al., 2017) are built on ``keras.layers.MultiHeadAttention``
-with *pre*-layer normalisation (Xiong et al., 2020: normalise before each sub-layer, add the
-residual after), which trains without a learning-rate warm-up at the small budgets of the
-course. Masks are explicit arguments: a padding mask (batch, time) bool, True for real tokens,
-and a causal mask built inside the decoder block.
 """
 
 from __future__ import annotations
 
 import keras
-import numpy as np
 from keras import ops
 
 SCORES = ("dot", "general")
@@ -137,187 +130,3 @@ def attention_layer(kind: str, units: int):
 
 # ------------------------------------------------------------------------------------------------
 # transformer pieces
-# ------------------------------------------------------------------------------------------------
-POSITIONS = ("sinusoidal", "learned")
-
-
-def sinusoidal_encoding(length: int, depth: int) -> np.ndarray:
-    """Vaswani et al.'s positional encoding as a (length, depth) float32 array:
-    ``PE[p, 2i] = sin(p / 10000**(2i / depth))`` and ``PE[p, 2i + 1] = cos(...)`` (same angle)."""
-    if depth % 2:
-        raise ValueError(f"sinusoidal encodings pair sin and cos; depth must be even, got {depth}")
-    angles = np.arange(length)[:, None] / 10000.0 ** (np.arange(0, depth, 2) / depth)[None, :]
-    encoding = np.empty((length, depth), np.float32)
-    encoding[:, 0::2], encoding[:, 1::2] = np.sin(angles), np.cos(angles)
-    return encoding
-
-
-def causal_mask(length: int) -> np.ndarray:
-    """(length, length) bool: query step i may attend to key step j only if j <= i."""
-    return np.tril(np.ones((length, length), bool))
-
-
-def attention_mask(query_mask=None, key_mask=None, causal: bool = False, query_length=None,
-                   key_length=None):
-    """A (batch, query_time, key_time) bool mask for ``MultiHeadAttention`` (True = may attend),
-    from (batch, time) padding masks and/or causality; None when nothing is masked.
-
-    ``query_length``/``key_length`` are only needed for a causal mask without padding masks.
-    """
-    if query_mask is None and key_mask is None and not causal:
-        return None
-    parts = []
-    if query_mask is not None:
-        parts.append(ops.expand_dims(ops.cast(query_mask, "bool"), 2))  # (batch, q, 1)
-    if key_mask is not None:
-        parts.append(ops.expand_dims(ops.cast(key_mask, "bool"), 1))  # (batch, 1, k)
-    if causal:
-        q_len = query_length if query_mask is None else ops.shape(query_mask)[1]
-        k_len = key_length if key_mask is None else ops.shape(key_mask)[1]
-        rows, cols = ops.arange(q_len)[:, None], ops.arange(k_len)[None, :]
-        parts.append(ops.expand_dims(cols <= rows, 0))  # (1, q, k)
-    mask = parts[0]
-    for part in parts[1:]:
-        mask = ops.logical_and(mask, part)
-    return mask
-
-
-@keras.saving.register_keras_serializable(package="course_lib")
-class SinusoidalPositionalEncoding(keras.layers.Layer):
-    """Adds :func:`sinusoidal_encoding` to its input: (batch, time, depth) -> same shape.
-    No weights and no maximum length; ``start`` shifts the positions (step-wise decoding)."""
-
-    def call(self, inputs, start=0):
-        depth = inputs.shape[-1]
-        if depth % 2:
-            raise ValueError(f"sinusoidal encodings pair sin and cos; depth must be even, got "
-                             f"{depth}")
-        positions = ops.cast(start + ops.arange(ops.shape(inputs)[1]), "float32")
-        frequencies = 1.0 / 10000.0 ** (np.arange(0, depth, 2, dtype="float32") / depth)
-        angles = positions[:, None] * frequencies[None, :]  # (time, depth / 2)
-        interleaved = ops.reshape(ops.stack([ops.sin(angles), ops.cos(angles)], axis=-1),
-                                  (-1, depth))
-        return inputs + ops.cast(interleaved, inputs.dtype)[None]
-
-
-@keras.saving.register_keras_serializable(package="course_lib")
-class LearnedPositionalEmbedding(keras.layers.Layer):
-    """Adds a learnt vector per position (at most ``max_length`` positions):
-    (batch, time, depth) -> same shape; ``start`` shifts the positions."""
-
-    def __init__(self, max_length: int, **kwargs):
-        super().__init__(**kwargs)
-        self.max_length = max_length
-
-    def build(self, input_shape):
-        self.position_vectors = self.add_weight(
-            shape=(self.max_length, input_shape[-1]), initializer="glorot_uniform",
-            name="position_vectors")
-
-    def call(self, inputs, start=0):
-        positions = start + ops.arange(ops.shape(inputs)[1])
-        return inputs + ops.take(self.position_vectors, positions, axis=0)[None]
-
-    def get_config(self):
-        return {**super().get_config(), "max_length": self.max_length}
-
-
-def positional_layer(kind: str | None, max_length: int = 512):
-    """``"sinusoidal"``, ``"learned"`` (up to ``max_length`` positions) or None (no positions:
-    the model then sees a *set* of tokens, not a sequence)."""
-    if kind is None:
-        return None
-    if kind == "sinusoidal":
-        return SinusoidalPositionalEncoding(name="positions")
-    if kind == "learned":
-        return LearnedPositionalEmbedding(max_length, name="positions")
-    raise ValueError(f"unknown positions {kind!r}; choose sinusoidal, learned or None")
-
-
-class _Block(keras.layers.Layer):
-    """Shared parts of the transformer blocks: sizes, feed-forward network, residual dropout."""
-
-    def __init__(self, d_model: int, heads: int, ff_units: int, dropout: float = 0.0, **kwargs):
-        super().__init__(**kwargs)
-        if d_model % heads:
-            raise ValueError(f"d_model must be divisible by heads, got {d_model} and {heads}")
-        self.d_model, self.heads, self.ff_units, self.dropout = d_model, heads, ff_units, dropout
-        self.feed_forward = keras.Sequential([
-            keras.layers.Dense(ff_units, activation="relu"), keras.layers.Dense(d_model)],
-            name="feed_forward")
-        self.residual_dropout = keras.layers.Dropout(dropout)
-
-    def _attention(self, name: str):
-        return keras.layers.MultiHeadAttention(self.heads, self.d_model // self.heads,
-                                               dropout=self.dropout, name=name)
-
-    def _add(self, x, update, training):
-        return x + self.residual_dropout(update, training=training)
-
-    def get_config(self):
-        return {**super().get_config(), "d_model": self.d_model, "heads": self.heads,
-                "ff_units": self.ff_units, "dropout": self.dropout}
-
-
-@keras.saving.register_keras_serializable(package="course_lib")
-class TransformerEncoderBlock(_Block):
-    """Self-attention over the whole source, then a position-wise feed-forward network, each
-    with pre-layer normalisation and a residual connection.
-
-    call(x (batch, time, d_model), padding_mask (batch, time) bool or None) -> (batch, time,
-    d_model). Padded positions are never attended to.
-    """
-
-    def __init__(self, d_model: int, heads: int, ff_units: int, dropout: float = 0.0, **kwargs):
-        super().__init__(d_model, heads, ff_units, dropout, **kwargs)
-        self.self_attention = self._attention("self_attention")
-        self.norm_attention = keras.layers.LayerNormalization(name="norm_attention")
-        self.norm_feed_forward = keras.layers.LayerNormalization(name="norm_feed_forward")
-
-    def call(self, x, padding_mask=None, training=None):
-        h = self.norm_attention(x)
-        mask = attention_mask(padding_mask, padding_mask)
-        x = self._add(x, self.self_attention(h, h, attention_mask=mask, training=training),
-                      training)
-        return self._add(x, self.feed_forward(self.norm_feed_forward(x)), training)
-
-
-@keras.saving.register_keras_serializable(package="course_lib")
-class TransformerDecoderBlock(_Block):
-    """Causal self-attention over the target so far, cross-attention to the encoder output,
-    then a feed-forward network; pre-layer normalisation and residuals as in the encoder block.
-
-    call(x (batch, target_time, d_model), memory (batch, source_time, d_model),
-    memory_mask (batch, source_time), target_mask (batch, target_time), past=None)
-    -> (output (batch, target_time, d_model), keys (batch, past_time + target_time, d_model)).
-
-    ``keys`` are the normalised inputs the self-attention attended over. Step-wise decoding
-    passes them back as ``past`` with one new token (target_time = 1): the new token then
-    attends to every earlier position without recomputing them (a cache that grows by one
-    position per step; the causal mask is implicit).
-    """
-
-    def __init__(self, d_model: int, heads: int, ff_units: int, dropout: float = 0.0, **kwargs):
-        super().__init__(d_model, heads, ff_units, dropout, **kwargs)
-        self.self_attention = self._attention("self_attention")
-        self.cross_attention = self._attention("cross_attention")
-        self.norm_self = keras.layers.LayerNormalization(name="norm_self")
-        self.norm_cross = keras.layers.LayerNormalization(name="norm_cross")
-        self.norm_feed_forward = keras.layers.LayerNormalization(name="norm_feed_forward")
-
-    def call(self, x, memory, memory_mask=None, target_mask=None, past=None, training=None):
-        h = self.norm_self(x)
-        if past is None:
-            keys = h
-            mask = attention_mask(target_mask, target_mask, causal=True,
-                                  query_length=ops.shape(x)[1], key_length=ops.shape(x)[1])
-        else:
-            keys, mask = ops.concatenate([past, h], axis=1), None
-        x = self._add(x, self.self_attention(h, keys, attention_mask=mask, training=training),
-                      training)
-        h = self.norm_cross(x)
-        cross_mask = None if memory_mask is None else attention_mask(
-            ops.ones(ops.shape(x)[:2], "bool"), memory_mask)
-        x = self._add(x, self.cross_attention(h, memory, attention_mask=cross_mask,
-                                              training=training), training)
-        return self._add(x, self.feed_forward(self.norm_feed_forward(x)), training), keys

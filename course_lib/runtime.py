@@ -181,7 +181,7 @@ def cudnn_eligibility(layer, mask=None) -> CudnnReport:
     rnn.py: cudnn_ok`` and the layers' ``inner_loop``): tanh activation, sigmoid recurrent
     activation, ``use_bias=True``, ``unroll=False``, ``recurrent_dropout=0``, ``use_cudnn`` not
     False, and for GRU ``reset_after=True``. Input ``dropout`` is fine: Keras applies it to the
-    inputs before calling the fused kernel (from Keras 3.4 on; the course requires 3.5).
+    inputs before calling the fused kernel (from Keras 3.4 on; the course requires 3.8).
 
     Args:
         layer: a ``keras.layers.LSTM``/``GRU``/``SimpleRNN`` or ``Bidirectional`` wrapper.

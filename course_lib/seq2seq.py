@@ -18,7 +18,7 @@ model's own predictions during training. A recurrent decoder would have to run s
 for that; here it is done in two passes (as in Duckworth et al., 2019, for parallel decoders):
 a teacher-forced pass predicts every step, then each non-padding input token after the start
 token is replaced by the prediction for it with probability ``sampling_probability`` (a
-variable that :class:`course_lib.training.ScheduledSampling` raises during training), and the
+variable that :class:`ScheduledSampling` (below) raises during training), and the
 loss and gradients come from a second pass on the mixed inputs (this happens inside ``call``
 with ``training=True``, so Keras' own ``fit`` trains it).
 
@@ -30,39 +30,15 @@ the same way.
 
 from __future__ import annotations
 
-import warnings
+from collections.abc import Callable
 
 import keras
 import numpy as np
-import tensorflow as tf
 from keras import ops
 
+from course_lib.decoding import StepwiseDecoding
 from course_lib.layers import attention_layer
 from course_lib.models import recurrent_layer
-
-
-class StepwiseDecoding:
-    """The ``step`` of the decoding protocol, shared by the recurrent and the transformer
-    encoder–decoder. A model provides ``_step(tokens (batch, 1), encoder_output, source_mask,
-    *rest) -> [log_probs (batch, vocab), *next_rest]``; its state is ``[encoder_output,
-    source_mask, *rest]`` with a leading batch axis everywhere."""
-
-    _compiled_step = None
-
-    def step(self, token_ids, state: list[np.ndarray]):
-        """One decoder step for a batch: token_ids (batch,) int -> log-probabilities
-        (batch, target_vocab) float32 and the next state (same layout as ``start_state``).
-        Compiled once with ``tf.function`` (batch size and state lengths may vary)."""
-        if self._compiled_step is None:
-            self._compiled_step = tf.function(self._step, reduce_retracing=True)
-        with warnings.catch_warnings():  # attending to a single position (a one-token source,
-            # the transformer's first step) makes Keras warn while tracing that a softmax over
-            # one element is always 1: intended here
-            warnings.filterwarnings("ignore", message="You are using a softmax over axis")
-            log_probs, *rest = self._compiled_step(
-                ops.convert_to_tensor(np.asarray(token_ids, np.int32)[:, None]), *state)
-        return ops.convert_to_numpy(log_probs), [state[0], state[1],
-                                                 *(ops.convert_to_numpy(r) for r in rest)]
 
 
 @keras.saving.register_keras_serializable(package="course_lib")
@@ -71,7 +47,7 @@ class EncoderDecoder(StepwiseDecoding, keras.Model):
     ``"general"``. Ids 0 are padding (masked) in both vocabularies. With
     ``scheduled_sampling=True`` every training step makes the extra teacher-forced pass that
     mixes in the model's own predictions (at ``sampling_probability``, 0 until a
-    :class:`course_lib.training.ScheduledSampling` callback raises it).
+    :class:`ScheduledSampling` (below) callback raises it).
 
     Call it on ``(source_ids (batch, source_time), target_in (batch, target_time))`` int32 to
     get logits (batch, target_time, target_vocab_size).
@@ -173,3 +149,33 @@ class EncoderDecoder(StepwiseDecoding, keras.Model):
 
     def get_config(self):
         return {**super().get_config(), **self.settings}
+
+
+class ScheduledSampling(keras.callbacks.Callback):
+    """Raise a seq2seq model's ``sampling_probability`` by epoch (see
+    :class:`course_lib.seq2seq.EncoderDecoder`): ``schedule(epoch) -> probability`` in [0, 1].
+
+    ``linear(end, epochs)`` goes from 0 at the first epoch to ``end`` at the last; a constant
+    schedule (``lambda epoch: 1.0``) trains on the model's own predictions throughout. The
+    probability used in each epoch is recorded in ``logs["sampling_probability"]``.
+    """
+
+    def __init__(self, schedule: Callable[[int], float]):
+        super().__init__()
+        self.schedule = schedule
+
+    @staticmethod
+    def linear(end: float, epochs: int) -> Callable[[int], float]:
+        """0 at epoch 0, rising in equal steps to ``end`` at epoch ``epochs - 1``."""
+        return lambda epoch: end * epoch / max(1, epochs - 1)
+
+    def on_epoch_begin(self, epoch, logs=None):
+        probability = float(self.schedule(epoch))
+        if not 0.0 <= probability <= 1.0:
+            raise ValueError(f"expected a sampling probability in [0, 1], got {probability} at "
+                             f"epoch {epoch}")
+        self.model.sampling_probability.assign(probability)
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is not None:
+            logs["sampling_probability"] = float(self.model.sampling_probability.numpy())

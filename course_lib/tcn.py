@@ -25,7 +25,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from course_lib.seq2seq import StepwiseDecoding
+from course_lib.decoding import StepwiseDecoding
 
 
 def receptive_field(kernel_size: int, dilations, convs_per_block: int = 2) -> int:

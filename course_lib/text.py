@@ -186,7 +186,7 @@ def padded_dataset(sequences: Sequence[np.ndarray], targets, batch_size: int,
     return dataset.prefetch(tf.data.AUTOTUNE)
 
 
-def padding_fraction(dataset) -> float:
+def dataset_padding_share(dataset) -> float:
     """Share of positions in a padded dataset's id batches that are padding (id 0)."""
     padded = total = 0
     for ids, _ in dataset:

@@ -1,6 +1,7 @@
-"""Training helpers: the fast path every notebook compiles its models with (:func:`fast_compile`),
-watching the gradient norm while ``fit`` runs, resetting stateful layers between epochs, and
-comparing recurrent cells on one task under one budget.
+"""Training helpers: the fast path's compile settings that every notebook passes to
+``model.compile`` (:func:`fast_settings`), watching the gradient norm while ``fit`` runs,
+resetting stateful layers between epochs, and the course's callbacks (learning-rate schedules,
+early stopping).
 
 Keras callbacks never see the gradients of the training step, so :class:`GradientNormLogger`
 measures them itself: every ``every`` batches it computes the global gradient norm of the loss
@@ -12,7 +13,6 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import keras
@@ -66,8 +66,9 @@ class GradientNormLogger(keras.callbacks.Callback):
             raise ValueError(
                 f"GradientNormLogger(every={self.every}) cannot measure between the "
                 f"{per_call} steps the model runs per call (steps_per_execution={per_call}); "
-                f"compile with steps_per_execution=1, e.g. training.fast_compile(model, ..., "
-                f"steps_per_execution=1), or pick `every` as a multiple of {per_call}")
+                f"compile with steps_per_execution=1, e.g. model.compile(..., **training."
+                f"fast_settings(model, steps_per_execution=1)), or pick `every` as a multiple "
+                f"of {per_call}")
         self._first_update = self._updates()
         self._step = 0
 
@@ -109,62 +110,6 @@ class ResetStatesEachEpoch(keras.callbacks.Callback):
         reset_recurrent_states(self.model)
 
 
-def compare_cells(build: Callable[[str], keras.Model], train, validation, epochs: int,
-                  cells: Sequence[str] = ("simple_rnn", "lstm", "gru"), seed: int = 0,
-                  **fit_kwargs) -> list[dict]:
-    """Train one compiled model per cell type on the same data and budget, and measure it.
-
-    Args:
-        build: ``build(cell)`` returns a compiled model whose recurrent layer is named ``rnn``.
-        train, validation: what ``fit`` takes as ``x`` and ``validation_data`` (a
-            ``tf.data.Dataset`` or an (x, y) tuple).
-        epochs: the budget, the same for every cell (at least 2: the first is warm-up).
-        fit_kwargs: passed on to ``fit`` (e.g. ``batch_size``, ``callbacks``).
-
-    Returns:
-        One dict per cell: ``cell``, ``params`` (whole model), ``rnn_params`` (Keras) and
-        ``rnn_params_formula`` (:func:`course_lib.models.recurrent_param_count`),
-        ``seconds_per_epoch`` (median after the warm-up epoch), ``examples_per_second``, the
-        final ``val_*`` metrics, and the trained ``model``.
-    """
-    from course_lib.models import recurrent_param_count
-
-    if epochs < 2:
-        raise ValueError(f"need epochs >= 2 (the first epoch is warm-up), got {epochs}")
-    extra_callbacks = fit_kwargs.pop("callbacks", [])
-    results = []
-    for cell in cells:
-        keras.utils.set_random_seed(seed)
-        model = build(cell)
-        timer = EpochTimer()
-        inputs = train if isinstance(train, tuple) else (train,)  # (x, y) or a dataset
-        history = model.fit(*inputs, validation_data=validation, epochs=epochs, verbose=0,
-                            callbacks=[timer, *extra_callbacks], **fit_kwargs)
-        layer = model.get_layer("rnn")
-        features, units = layer.cell.kernel.shape[0], layer.cell.units
-        seconds = float(np.median(timer.seconds[1:]))
-        results.append({
-            "cell": cell,
-            "params": model.count_params(),
-            "rnn_params": layer.count_params(),
-            "rnn_params_formula": recurrent_param_count(
-                cell, features, units, getattr(layer.cell, "reset_after", True)),
-            "seconds_per_epoch": seconds,
-            "examples_per_second": _count_examples(train) / seconds,
-            **{key: values[-1] for key, values in history.history.items()
-               if key.startswith("val_")},
-            "model": model,
-        })
-    return results
-
-
-def _count_examples(train) -> int:
-    """Examples in one epoch of ``train``: an (x, y) tuple or a batched tf.data.Dataset."""
-    if isinstance(train, tuple):
-        return len(train[0])
-    return int(sum(keras.ops.shape(inputs)[0] for inputs, _ in train))
-
-
 class EpochTimer(keras.callbacks.Callback):
     """Wall time of the training part of each epoch (validation excluded)."""
 
@@ -181,36 +126,6 @@ class EpochTimer(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         self.seconds.append(self._last_batch_end - self._started)
-
-
-class ScheduledSampling(keras.callbacks.Callback):
-    """Raise a seq2seq model's ``sampling_probability`` by epoch (see
-    :class:`course_lib.seq2seq.EncoderDecoder`): ``schedule(epoch) -> probability`` in [0, 1].
-
-    ``linear(end, epochs)`` goes from 0 at the first epoch to ``end`` at the last; a constant
-    schedule (``lambda epoch: 1.0``) trains on the model's own predictions throughout. The
-    probability used in each epoch is recorded in ``logs["sampling_probability"]``.
-    """
-
-    def __init__(self, schedule: Callable[[int], float]):
-        super().__init__()
-        self.schedule = schedule
-
-    @staticmethod
-    def linear(end: float, epochs: int) -> Callable[[int], float]:
-        """0 at epoch 0, rising in equal steps to ``end`` at epoch ``epochs - 1``."""
-        return lambda epoch: end * epoch / max(1, epochs - 1)
-
-    def on_epoch_begin(self, epoch, logs=None):
-        probability = float(self.schedule(epoch))
-        if not 0.0 <= probability <= 1.0:
-            raise ValueError(f"expected a sampling probability in [0, 1], got {probability} at "
-                             f"epoch {epoch}")
-        self.model.sampling_probability.assign(probability)
-
-    def on_epoch_end(self, epoch, logs=None):
-        if logs is not None:
-            logs["sampling_probability"] = float(self.model.sampling_probability.numpy())
 
 
 # --------------------------------------------------------------------------------------------
@@ -242,24 +157,45 @@ class FastPath:
                 f"steps_per_execution={self.steps_per_execution} — {self.reason}")
 
 
-def recurrent_layers(model) -> list:
-    """The LSTM/GRU/SimpleRNN layers inside ``model`` (Bidirectional wrappers looked through)."""
+def walk_layers(model: keras.Layer) -> list[keras.Layer]:
+    """Every layer inside ``model``, depth first, each once: the layers of (nested) models,
+    what wrappers wrap (``Bidirectional``'s two directions), and the layers a custom layer or
+    subclassed model holds as attributes. Uses only public Keras attributes."""
+    found: dict[int, keras.Layer] = {}
+
+    def visit(layer: keras.Layer) -> None:
+        children = list(getattr(layer, "layers", None) or [])
+        if isinstance(layer, keras.layers.Bidirectional):
+            children += [layer.forward_layer, layer.backward_layer]
+        elif isinstance(layer, keras.layers.Wrapper):
+            children.append(layer.layer)
+        children += [value for value in vars(layer).values()
+                     if isinstance(value, keras.Layer)]
+        for child in children:
+            if id(child) not in found and child is not model:
+                found[id(child)] = child
+                visit(child)
+
+    visit(model)
+    return list(found.values())
+
+
+def find_recurrent_layers(model: keras.Model) -> list[keras.layers.RNN]:
+    """The LSTM/GRU/SimpleRNN layers inside ``model`` (wrappers looked through)."""
     kinds = (keras.layers.LSTM, keras.layers.GRU, keras.layers.SimpleRNN)
-    return [layer for layer in model._flatten_layers(include_self=False)
-            if isinstance(layer, kinds)]
+    return [layer for layer in walk_layers(model) if isinstance(layer, kinds)]
 
 
 def _largest_recurrent_kernel(model) -> int:
     """Weights in the biggest recurrent cell's kernel + recurrent kernel (0 if none is built)."""
     sizes = [int(np.prod(layer.cell.kernel.shape) + np.prod(layer.cell.recurrent_kernel.shape))
-             for layer in recurrent_layers(model) if layer.built]
+             for layer in find_recurrent_layers(model) if layer.built]
     return max(sizes, default=0)
 
 
 def _layers_without_xla(model) -> list[str]:
     """Names of layers that declare they cannot be compiled by XLA."""
-    return [layer.name for layer in model._flatten_layers(include_self=False)
-            if not layer.supports_jit]
+    return [layer.name for layer in walk_layers(model) if not layer.supports_jit]
 
 
 def _input_shapes(model, data) -> list[tuple]:
@@ -316,24 +252,51 @@ def choose_fast_path(model, data=None) -> FastPath:
     return FastPath("CPU", False, CPU_STEPS_PER_EXECUTION, reason)
 
 
-def fast_compile(model, optimizer="adam", loss=None, metrics=None, *, data=None,
-                 verbose: bool = False, **compile_kwargs) -> FastPath:
-    """``model.compile`` with the fast path's settings for this device; returns them.
-
-    Use it wherever a notebook would call ``model.compile``: the arguments are the same, plus
-    ``data`` (see :func:`choose_fast_path`), and a ``jit_compile`` or ``steps_per_execution``
-    you pass wins over the choice. Prints one line when XLA had to be left off because a layer
-    cannot be compiled (or always, with ``verbose=True``).
-    """
+def _fast_path(model: keras.Model, data, overrides: dict, verbose: bool) -> FastPath:
+    """:func:`choose_fast_path` with explicit settings winning, and its one-line notice."""
+    unknown = set(overrides) - {"jit_compile", "steps_per_execution"}
+    if unknown:
+        raise TypeError(f"fast settings take jit_compile and steps_per_execution overrides, "
+                        f"got {sorted(unknown)}; pass other compile arguments to model.compile")
     path = choose_fast_path(model, data)
-    path.jit_compile = compile_kwargs.pop("jit_compile", path.jit_compile)
-    path.steps_per_execution = compile_kwargs.pop("steps_per_execution",
-                                                  path.steps_per_execution)
-    model.compile(optimizer=optimizer, loss=loss, metrics=metrics,
-                  jit_compile=path.jit_compile, steps_per_execution=path.steps_per_execution,
-                  **compile_kwargs)
+    path.jit_compile = overrides.get("jit_compile", path.jit_compile)
+    path.steps_per_execution = overrides.get("steps_per_execution", path.steps_per_execution)
     if verbose or path.xla_blocked_by:
         print(path)
+    return path
+
+
+_announced = False  # whether fast_settings has printed its choice in this process
+
+
+def fast_settings(model: keras.Model, data=None, *, verbose: bool | None = None,
+                  **overrides) -> dict:
+    """The fast path's ``compile`` arguments for ``model`` on this device, to pass on:
+
+        model.compile(optimizer, loss, **training.fast_settings(model, data))
+
+    Returns ``{"jit_compile": ..., "steps_per_execution": ...}`` as :func:`choose_fast_path`
+    picks them; a ``jit_compile`` or ``steps_per_execution`` in ``overrides`` wins. Prints the
+    choice the first time it is called in a process (once per notebook; ``verbose=True``:
+    every time, ``False``: never), and always one line when XLA had to be left off because a
+    layer cannot be compiled.
+    """
+    global _announced
+    path = _fast_path(model, data, overrides, verbose=bool(verbose) or
+                      (verbose is None and not _announced))
+    _announced = True
+    return {"jit_compile": path.jit_compile, "steps_per_execution": path.steps_per_execution}
+
+
+def fast_compile(model: keras.Model, optimizer="adam", loss=None, metrics=None, *, data=None,
+                 verbose: bool = False, **compile_kwargs) -> FastPath:
+    """``model.compile(optimizer, loss, metrics=metrics, **fast_settings(model, data))`` in one
+    call, returning the :class:`FastPath` chosen (the benchmark and the tests use it)."""
+    overrides = {key: compile_kwargs.pop(key) for key in ("jit_compile", "steps_per_execution")
+                 if key in compile_kwargs}
+    path = _fast_path(model, data, overrides, verbose)
+    model.compile(optimizer=optimizer, loss=loss, metrics=metrics, jit_compile=path.jit_compile,
+                  steps_per_execution=path.steps_per_execution, **compile_kwargs)
     return path
 
 

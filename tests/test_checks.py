@@ -193,11 +193,11 @@ def _reference_attention(q, k, v, mask=None):
 
 
 def test_notebook_07_reference_solutions_pass(capsys):
-    from course_lib import layers
+    from course_lib import transformer
 
     checks.ex_7_1(_reference_attention, strict=True)
-    checks.ex_7_2(layers.causal_mask, strict=True)
-    checks.ex_7_3(layers.sinusoidal_encoding, strict=True)
+    checks.ex_7_2(transformer.causal_mask, strict=True)
+    checks.ex_7_3(transformer.sinusoidal_encoding, strict=True)
     assert capsys.readouterr().out.count("✓") == 3
 
 

@@ -8,7 +8,7 @@ import keras
 import numpy as np
 import pytest
 
-from course_lib import comparison, layers, runtime
+from course_lib import comparison, runtime, transformer
 from course_lib.seq2seq import EncoderDecoder
 from course_lib.transformer import TransformerEncoderDecoder
 
@@ -41,7 +41,7 @@ def test_compare_contenders_measures_every_model_the_same_way():
         evaluate=lambda m: 0.5, infer=lambda m: m.predict(x, verbose=0), latency_repeats=2)
     assert [r.name for r in results] == ["a", "b"] and len(calls) == 2
     assert all(r.parameters == 4 and r.metric == 0.5 and r.latency_seconds > 0 for r in results)
-    history = results[0].model.history.history
+    history = results[0].history
     assert len(history["minus_loss"]) == 2 and history["minus_loss"][1] <= 0
     assert results[0].train_seconds == history["train_seconds"][-1]  # evaluations excluded
     table = comparison.contender_table(results, "metric", "latency")
@@ -59,10 +59,10 @@ def test_forward_backward_cost_without_allocator_statistics_reports_no_memory():
 def test_attention_memory_grows_faster_than_lstm_memory_with_allocator_statistics():
     script = (
         "import keras, numpy as np\n"
-        "from course_lib import comparison, layers\n"
+        "from course_lib import comparison, transformer\n"
         "curves = comparison.scaling_curves({\n"
         "    'lstm': lambda: keras.layers.LSTM(16, return_sequences=True),\n"
-        "    'attention': lambda: layers.TransformerEncoderBlock(16, 2, 32)},\n"
+        "    'attention': lambda: transformer.TransformerEncoderBlock(16, 2, 32)},\n"
         "    [128, 512], batch=2, features=16, repeats=1)\n"
         "grow = {n: c[512].peak_bytes / c[128].peak_bytes for n, c in curves.items()}\n"
         "print(grow)\n"
@@ -89,7 +89,7 @@ def test_streaming_state_is_constant_for_an_rnn_and_grows_for_a_transformer():
 
 def test_scaling_curves_measure_every_length_with_a_fresh_layer():
     curves = comparison.scaling_curves(
-        {"block": lambda: layers.TransformerEncoderBlock(8, 2, 16)}, [4, 8], batch=1,
+        {"block": lambda: transformer.TransformerEncoderBlock(8, 2, 16)}, [4, 8], batch=1,
         features=8, repeats=1)
     assert list(curves["block"]) == [4, 8] and curves["block"][8].seconds > 0
 
@@ -102,3 +102,25 @@ def test_median_seconds_repeats_quick_calls_until_enough_time_is_measured():
     calls.clear()
     comparison.median_seconds(lambda: calls.append(1), repeats=3)
     assert len(calls) == 4
+
+
+def test_compare_cells_reports_params_throughput_and_validation():
+    from course_lib import models
+
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(64, 6, 1)).astype("float32"), rng.normal(size=(64, 2)).astype("float32")
+
+    def build(cell):
+        model = models.forecaster(cell, window=6, horizon=2, units=3)
+        model.compile("adam", "mse", metrics=["mae"])
+        return model
+
+    results = comparison.compare_cells(build, (x, y), (x, y), epochs=2, batch_size=16,
+                                     cells=("simple_rnn", "gru"))
+    assert [r["cell"] for r in results] == ["simple_rnn", "gru"]
+    for result in results:
+        assert result["rnn_params"] == result["rnn_params_formula"]
+        assert result["examples_per_second"] > 0 and result["seconds_per_epoch"] > 0
+        assert {"val_loss", "val_mae"} <= set(result)
+    with pytest.raises(ValueError, match="epochs >= 2"):
+        comparison.compare_cells(build, (x, y), (x, y), epochs=1)

@@ -23,7 +23,7 @@ def test_windows_reject_an_impossible_range():
 
 
 def test_normalizer_round_trip_uses_training_statistics():
-    scaler = forecast.Normalizer.fit(np.array([1.0, 3.0]))
+    scaler = forecast.Standardizer.fit(np.array([1.0, 3.0]))
     assert (scaler.mean, scaler.scale) == (2.0, 1.0)
     np.testing.assert_allclose(scaler.inverse(scaler.transform([5.0, -1.0])), [5.0, -1.0])
 

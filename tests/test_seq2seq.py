@@ -2,7 +2,7 @@ import keras
 import numpy as np
 import pytest
 
-from course_lib import decoding, metrics, runtime, training
+from course_lib import decoding, metrics, runtime, seq2seq
 from course_lib.seq2seq import EncoderDecoder
 
 PAD, START, END, A, B = 0, 1, 2, 3, 4
@@ -123,12 +123,12 @@ def test_scheduled_sampling_callback_sets_the_probability_per_epoch():
     model.compile(optimizer="adam",
                   loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True,
                                                                   ignore_class=0))
-    schedule = training.ScheduledSampling(training.ScheduledSampling.linear(0.5, 3))
+    schedule = seq2seq.ScheduledSampling(seq2seq.ScheduledSampling.linear(0.5, 3))
     history = model.fit((SRC, TGT_IN), TGT_IN, epochs=3, verbose=0, callbacks=[schedule])
     assert history.history["sampling_probability"] == [0.0, 0.25, 0.5]
     with pytest.raises(ValueError, match="sampling probability in \\[0, 1\\], got 2"):
         model.fit((SRC, TGT_IN), TGT_IN, epochs=1, verbose=0,
-                  callbacks=[training.ScheduledSampling(lambda epoch: 2)])
+                  callbacks=[seq2seq.ScheduledSampling(lambda epoch: 2)])
 
 
 def test_encoder_decoder_survives_a_save_and_load(tmp_path):

@@ -79,7 +79,7 @@ def test_bucketing_reduces_padding():
     plain = text.padded_dataset(sequences, labels, batch_size=32, shuffle=True)
     bucketed = text.padded_dataset(sequences, labels, batch_size=32, shuffle=True,
                                    bucket_boundaries=[10, 20, 30, 40, 50])
-    assert text.padding_fraction(bucketed) < 0.5 * text.padding_fraction(plain)
+    assert text.dataset_padding_share(bucketed) < 0.5 * text.dataset_padding_share(plain)
     assert sum(int(ids.shape[0]) for ids, _ in bucketed) == 400
 
 

@@ -45,28 +45,6 @@ def test_stateful_char_lm_carries_state_and_resets_each_epoch():
     np.testing.assert_allclose(keras.ops.convert_to_numpy(model(ids)), first, rtol=1e-6)
 
 
-def test_compare_cells_reports_params_throughput_and_validation():
-    from course_lib import models
-
-    rng = np.random.default_rng(0)
-    x, y = rng.normal(size=(64, 6, 1)).astype("float32"), rng.normal(size=(64, 2)).astype("float32")
-
-    def build(cell):
-        model = models.forecaster(cell, window=6, horizon=2, units=3)
-        model.compile("adam", "mse", metrics=["mae"])
-        return model
-
-    results = training.compare_cells(build, (x, y), (x, y), epochs=2, batch_size=16,
-                                     cells=("simple_rnn", "gru"))
-    assert [r["cell"] for r in results] == ["simple_rnn", "gru"]
-    for result in results:
-        assert result["rnn_params"] == result["rnn_params_formula"]
-        assert result["examples_per_second"] > 0 and result["seconds_per_epoch"] > 0
-        assert {"val_loss", "val_mae"} <= set(result)
-    with pytest.raises(ValueError, match="epochs >= 2"):
-        training.compare_cells(build, (x, y), (x, y), epochs=1)
-
-
 def test_seconds_per_train_step_times_compiled_steps():
     model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
     model.compile("sgd", "mse")
@@ -153,6 +131,22 @@ def test_settings_passed_explicitly_win_over_the_choice():
     path = training.fast_compile(model, "adam", "mse", jit_compile=False, steps_per_execution=1)
     assert (path.jit_compile, path.steps_per_execution) == (False, 1)
     assert model.jit_compile is False and model.steps_per_execution == 1
+
+
+def test_fast_settings_are_keras_compile_arguments_printed_once_per_process(monkeypatch, capsys):
+    monkeypatch.setattr(training, "_announced", False)
+    model = _adding_model()
+    settings = training.fast_settings(model)
+    assert set(settings) == {"jit_compile", "steps_per_execution"}
+    assert settings["jit_compile"] == training.choose_fast_path(model).jit_compile
+    model.compile("adam", "mse", **settings)
+    assert model.steps_per_execution == settings["steps_per_execution"]
+    training.fast_settings(model)  # the second call in a process is silent
+    printed = capsys.readouterr().out.strip().splitlines()
+    assert len(printed) == 1 and printed[0].startswith("fast path (")
+    assert training.fast_settings(model, steps_per_execution=1)["steps_per_execution"] == 1
+    with pytest.raises(TypeError, match="pass other compile arguments to model.compile"):
+        training.fast_settings(model, loss="mse")
 
 
 def test_same_seeded_model_reaches_comparable_loss_on_plain_and_fast_paths():
@@ -280,3 +274,16 @@ def test_gradient_accumulation_matches_one_large_batch_step(optimizer):
         np.testing.assert_allclose(accumulated, large, rtol=1e-5, atol=1e-6)
     assert any(not np.allclose(w, s) for w, s in zip(weights["large batch"], untrained,
                                                      strict=True))
+
+
+def test_walk_layers_finds_wrapped_nested_and_attribute_layers():
+    from course_lib.seq2seq import EncoderDecoder
+
+    inner = keras.Sequential([keras.Input((5, 3)), keras.layers.Bidirectional(
+        keras.layers.GRU(4, return_sequences=True)), keras.layers.LSTM(2)])
+    outer = keras.Sequential([keras.Input((5, 3)), inner, keras.layers.Dense(1)])
+    kinds = [type(layer).__name__ for layer in training.find_recurrent_layers(outer)]
+    assert sorted(kinds) == ["GRU", "GRU", "LSTM"]  # both directions of the Bidirectional
+    seq2seq_model = EncoderDecoder(10, 12, units=4, attention="additive")
+    names = {layer.name for layer in training.walk_layers(seq2seq_model)}
+    assert len(training.find_recurrent_layers(seq2seq_model)) == 2 and "encoder" in names

@@ -1,10 +1,10 @@
-"""Transformer pieces (course_lib.layers) and the encoder–decoder transformer."""
+"""Transformer pieces (positions, masks, blocks) and the encoder–decoder transformer."""
 
 import keras
 import numpy as np
 import pytest
 
-from course_lib import decoding, layers, runtime
+from course_lib import decoding, runtime, transformer
 from course_lib.transformer import TransformerEncoderDecoder
 
 START, END = 2, 3
@@ -23,7 +23,7 @@ def _model(**kwargs):
 
 
 def test_sinusoidal_encoding_values_follow_the_paper():
-    encoding = layers.sinusoidal_encoding(50, 6)
+    encoding = transformer.sinusoidal_encoding(50, 6)
     p, i = 7, 1  # position 7, pair 1: angle 7 / 10000 ** (2 / 6)
     angle = 7 / 10000 ** (2 * i / 6)
     np.testing.assert_allclose(encoding[p, 2 * i], np.sin(angle), rtol=1e-6)
@@ -31,35 +31,36 @@ def test_sinusoidal_encoding_values_follow_the_paper():
     np.testing.assert_array_equal(encoding[0, 0::2], 0.0)
     np.testing.assert_array_equal(encoding[0, 1::2], 1.0)
     with pytest.raises(ValueError, match="depth must be even, got 5"):
-        layers.sinusoidal_encoding(4, 5)
+        transformer.sinusoidal_encoding(4, 5)
 
 
 def test_positional_layers_add_a_vector_per_position_and_honour_the_start():
     zeros = np.zeros((2, 6, 8), "float32")
-    sinusoidal = layers.SinusoidalPositionalEncoding()
-    np.testing.assert_allclose(sinusoidal(zeros)[0], layers.sinusoidal_encoding(6, 8), atol=1e-5)
+    sinusoidal = transformer.SinusoidalPositionalEncoding()
+    np.testing.assert_allclose(sinusoidal(zeros)[0], transformer.sinusoidal_encoding(6, 8),
+                               atol=1e-5)
     np.testing.assert_allclose(sinusoidal(zeros[:, :2], start=4)[1],
-                               layers.sinusoidal_encoding(6, 8)[4:], atol=1e-5)
-    learned = layers.LearnedPositionalEmbedding(10)
+                               transformer.sinusoidal_encoding(6, 8)[4:], atol=1e-5)
+    learned = transformer.LearnedPositionalEmbedding(10)
     out = keras.ops.convert_to_numpy(learned(zeros))
     np.testing.assert_allclose(out[0], out[1])  # the same vector for every example
     np.testing.assert_allclose(learned(zeros[:, :2], start=4)[0], out[0, 4:6])
-    assert layers.positional_layer(None) is None
+    assert transformer.positional_layer(None) is None
     with pytest.raises(ValueError, match="unknown positions 'rotary'"):
-        layers.positional_layer("rotary")
+        transformer.positional_layer("rotary")
 
 
 def test_causal_and_padding_masks():
-    np.testing.assert_array_equal(layers.causal_mask(3), [[1, 0, 0], [1, 1, 0], [1, 1, 1]])
-    mask = keras.ops.convert_to_numpy(layers.attention_mask(PADDING, PADDING, causal=True))
+    np.testing.assert_array_equal(transformer.causal_mask(3), [[1, 0, 0], [1, 1, 0], [1, 1, 1]])
+    mask = keras.ops.convert_to_numpy(transformer.attention_mask(PADDING, PADDING, causal=True))
     assert mask.shape == (2, 5, 5)
-    np.testing.assert_array_equal(mask[1], layers.causal_mask(5))
+    np.testing.assert_array_equal(mask[1], transformer.causal_mask(5))
     assert not mask[0, :, 3:].any() and not mask[0, 3:].any()
-    assert layers.attention_mask() is None
+    assert transformer.attention_mask() is None
 
 
 def test_encoder_block_keeps_shape_and_ignores_padded_positions():
-    block = layers.TransformerEncoderBlock(8, 2, 16)
+    block = transformer.TransformerEncoderBlock(8, 2, 16)
     out = block(X, padding_mask=PADDING)
     assert tuple(out.shape) == (2, 5, 8)
     changed = X.copy()
@@ -68,17 +69,17 @@ def test_encoder_block_keeps_shape_and_ignores_padded_positions():
 
 
 def test_encoder_without_positions_is_permutation_equivariant_and_with_them_is_not():
-    block = layers.TransformerEncoderBlock(8, 2, 16)
+    block = transformer.TransformerEncoderBlock(8, 2, 16)
     order = np.array([3, 0, 4, 1, 2])
     np.testing.assert_allclose(block(X[:, order]), keras.ops.take(block(X), order, axis=1),
                                atol=1e-5)
-    positions = layers.SinusoidalPositionalEncoding()
+    positions = transformer.SinusoidalPositionalEncoding()
     with_positions = keras.ops.take(block(positions(X)), order, axis=1)
     assert not np.allclose(block(positions(X[:, order])), with_positions, atol=1e-3)
 
 
 def test_decoder_block_is_causal():
-    block = layers.TransformerDecoderBlock(8, 2, 16)
+    block = transformer.TransformerDecoderBlock(8, 2, 16)
     memory = RNG.normal(size=(2, 3, 8)).astype("float32")
     out, keys = block(X, memory)
     assert tuple(out.shape) == (2, 5, 8) and tuple(keys.shape) == (2, 5, 8)
@@ -89,7 +90,7 @@ def test_decoder_block_is_causal():
 
 def test_blocks_refuse_heads_that_do_not_divide_the_width():
     with pytest.raises(ValueError, match="divisible by heads, got 10 and 4"):
-        layers.TransformerEncoderBlock(10, 4, 16)
+        transformer.TransformerEncoderBlock(10, 4, 16)
 
 
 @pytest.mark.parametrize("positions", ["sinusoidal", "learned"])
@@ -124,9 +125,9 @@ def test_transformer_learns_to_copy_and_survives_a_save_and_load(learns_to_copy)
 
 
 @pytest.mark.parametrize("make", [
-    lambda: layers.SinusoidalPositionalEncoding(),
-    lambda: layers.LearnedPositionalEmbedding(7),
-    lambda: layers.TransformerEncoderBlock(8, 2, 16, dropout=0.1),
+    lambda: transformer.SinusoidalPositionalEncoding(),
+    lambda: transformer.LearnedPositionalEmbedding(7),
+    lambda: transformer.TransformerEncoderBlock(8, 2, 16, dropout=0.1),
 ])
 def test_layers_round_trip_through_their_config_and_a_saved_model(make, tmp_path):
     layer = make()

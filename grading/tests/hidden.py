@@ -76,13 +76,13 @@ def _padding_cases() -> list[Case]:
 
 
 def _causal_cases() -> list[Case]:
-    from course_lib.layers import causal_mask
+    from course_lib.transformer import causal_mask
 
     return [Case(f"length={n}", (n,), causal_mask(n).astype(float)) for n in (3, 8, 13)]
 
 
 def _encoding_cases() -> list[Case]:
-    from course_lib.layers import sinusoidal_encoding
+    from course_lib.transformer import sinusoidal_encoding
 
     return [Case(f"length={n}, depth={d}", (n, d), sinusoidal_encoding(n, d))
             for n, d in ((7, 4), (33, 10), (200, 2))]
