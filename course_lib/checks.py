@@ -105,16 +105,19 @@ def run_check(exercise: str, function: Callable, cases: Iterable[Case], strict: 
 
 
 # --------------------------------------------------------------------------------------------
-# notebook 01
+# The answer key: one case generator per exercise, each taking a seed and the sizes to draw
 # --------------------------------------------------------------------------------------------
+# Self-checks use each generator's defaults; the grader's hidden cases (grading/tests/hidden.py)
+# are the same generators called with other seeds and sizes.
 
 
-def _rnn_step_cases(seed: int = 101) -> list[Case]:
+def rnn_step_cases(seed: int = 101, sizes=((1, 1, 1), (2, 3, 4), (5, 2, 3))) -> list[Case]:
+    """(batch, features, units) -> ``scratch.rnn_step`` on random inputs and weights."""
     from course_lib.scratch import rnn_step
 
     rng = np.random.default_rng(seed)
     cases = []
-    for batch, features, units in [(1, 1, 1), (2, 3, 4), (5, 2, 3)]:
+    for batch, features, units in sizes:
         args = (rng.normal(size=(batch, features)), rng.normal(size=(batch, units)),
                 rng.normal(size=(features, units)), rng.normal(size=(units, units)),
                 rng.normal(size=(units,)))
@@ -123,56 +126,49 @@ def _rnn_step_cases(seed: int = 101) -> list[Case]:
     return cases
 
 
-def ex_1_1(rnn_step_fn: Callable, strict: bool | None = None) -> None:
-    """Check ``rnn_step_fn(x_t, h_prev, kernel, recurrent_kernel, bias) -> h_t``."""
-    run_check("ex_1_1", rnn_step_fn, _rnn_step_cases(), strict)
-
-
-def _keras_param_cases(layer_name: str, shapes: list[tuple[int, int]]) -> list[Case]:
-    """(features, units) -> ``count_params()`` of ``keras.layers.<layer_name>(units)``."""
+def keras_param_cases(seed: int = 0, sizes=((1, 1), (3, 4), (65, 256)),
+                      layer: str = "SimpleRNN") -> list[Case]:
+    """(features, units) -> ``count_params()`` of ``keras.layers.<layer>(units)`` (no
+    randomness: ``seed`` is unused)."""
     import keras
 
     cases = []
-    for features, units in shapes:
-        layer = getattr(keras.layers, layer_name)(units)
-        layer.build((None, None, features))
+    for features, units in sizes:
+        built = getattr(keras.layers, layer)(units)
+        built.build((None, None, features))
         cases.append(Case(f"features={features}, units={units}", (features, units),
-                          int(layer.count_params())))
+                          int(built.count_params())))
     return cases
 
 
-def ex_1_2(param_count_fn: Callable, strict: bool | None = None) -> None:
-    """Check ``param_count_fn(features, units) -> int`` against Keras' ``count_params()``."""
-    run_check("ex_1_2", param_count_fn,
-              _keras_param_cases("SimpleRNN", [(1, 1), (3, 4), (65, 256)]), strict)
+def lstm_param_cases(seed: int = 0, sizes=((1, 1), (3, 4), (32, 128))) -> list[Case]:
+    """:func:`keras_param_cases` for ``keras.layers.LSTM``."""
+    return keras_param_cases(seed, sizes, layer="LSTM")
 
 
-def _temperature_cases() -> list[Case]:
+def temperature_cases(seed: int = 103, sizes=((2, 4, 1.0), (2, 4, 0.5), (2, 4, 2.0))
+                      ) -> list[Case]:
+    """(rows, classes, temperature) -> softmax of random logits, plus one case of huge logits
+    (a plain ``exp`` overflows)."""
     from course_lib.decoding import softmax_with_temperature
 
-    logits = np.array([[2.0, 1.0, 0.0, -1.0], [0.5, 0.5, 3.0, 0.0]])
-    return [Case(f"temperature={t}", (logits, t), softmax_with_temperature(logits, t))
-            for t in (1.0, 0.5, 2.0)] + [
-        Case("large logits (stability)", (np.array([[1000.0, 999.0]]), 1.0),
-             softmax_with_temperature(np.array([[1000.0, 999.0]]), 1.0))]
+    rng = np.random.default_rng(seed)
+    cases = [Case(f"logits ({rows}, {classes}), temperature={t}", (logits, t),
+                  softmax_with_temperature(logits, t))
+             for rows, classes, t in sizes
+             for logits in [rng.normal(scale=2.0, size=(rows, classes))]]
+    huge = np.array([[1000.0, 999.0, -1000.0]])
+    return [*cases, Case("large logits (stability)", (huge, 0.5),
+                         softmax_with_temperature(huge, 0.5))]
 
 
-def ex_1_3(softmax_fn: Callable, strict: bool | None = None) -> None:
-    """Check ``softmax_fn(logits, temperature) -> probabilities`` over the last axis."""
-    run_check("ex_1_3", softmax_fn, _temperature_cases(), strict)
-
-
-# --------------------------------------------------------------------------------------------
-# notebook 02
-# --------------------------------------------------------------------------------------------
-
-
-def _bptt_step_cases(seed: int = 202) -> list[Case]:
+def bptt_step_cases(seed: int = 202, sizes=((1, 1, 1), (2, 3, 4), (4, 2, 5))) -> list[Case]:
+    """(batch, features, units) -> the gradients of one tanh step (``scratch.rnn_backward``)."""
     from course_lib.scratch import rnn_backward, rnn_step
 
     rng = np.random.default_rng(seed)
     cases = []
-    for batch, features, units in [(1, 1, 1), (2, 3, 4), (4, 2, 5)]:
+    for batch, features, units in sizes:
         x_t, h_prev = rng.normal(size=(batch, features)), rng.normal(size=(batch, units))
         kernel, recurrent = rng.normal(size=(features, units)), rng.normal(size=(units, units))
         h_t = rnn_step(x_t, h_prev, kernel, recurrent, rng.normal(size=units))
@@ -184,18 +180,15 @@ def _bptt_step_cases(seed: int = 202) -> list[Case]:
     return cases
 
 
-def ex_2_1(bptt_step_fn: Callable, strict: bool | None = None) -> None:
-    """Check ``bptt_step_fn(d_h, h_t, h_prev, x_t, kernel, recurrent_kernel)`` ->
-    (d_kernel, d_recurrent_kernel, d_bias, d_x_t, d_h_prev)."""
-    run_check("ex_2_1", lambda *args: tuple(bptt_step_fn(*args)), _bptt_step_cases(), strict)
-
-
-def _jacobian_norm_cases(seed: int = 203) -> list[Case]:
+def jacobian_norm_cases(seed: int = 203,
+                        sizes=((1, 3, 0, 2), (4, 8, 2, 7), (6, 12, 0, 11), (3, 5, 4, 4))
+                        ) -> list[Case]:
+    """(units, time, start, end) -> spectral norm of d h_end / d h_start of a tanh RNN."""
     from course_lib.scratch import rnn_forward
 
     rng = np.random.default_rng(seed)
     cases = []
-    for units, time, start, end in [(1, 3, 0, 2), (4, 8, 2, 7), (6, 12, 0, 11), (3, 5, 4, 4)]:
+    for units, time, start, end in sizes:
         recurrent = rng.normal(scale=0.6, size=(units, units))
         states = rnn_forward(rng.normal(size=(1, time, 2)), None, rng.normal(size=(2, units)),
                              recurrent, np.zeros(units))[0]
@@ -207,37 +200,22 @@ def _jacobian_norm_cases(seed: int = 203) -> list[Case]:
     return cases
 
 
-def ex_2_2(jacobian_norm_fn: Callable, strict: bool | None = None) -> None:
-    """Check ``jacobian_norm_fn(states, recurrent_kernel, start, end)`` -> spectral norm of
-    d h_end / d h_start for one tanh sequence, states (time, units)."""
-    run_check("ex_2_2", jacobian_norm_fn, _jacobian_norm_cases(), strict)
-
-
-def _clip_cases(seed: int = 204) -> list[Case]:
+def clip_cases(seed: int = 204, sizes=((0.01, 5.0, 1), (10.0, 1.0, 1), (1.0, 2.0, 100))
+               ) -> list[Case]:
+    """(gradient scale, max_norm, factor on the second tensor) -> ``tf.clip_by_global_norm``."""
     import tensorflow as tf
 
     rng = np.random.default_rng(seed)
     cases = []
-    for label, scale, max_norm in [("norm below the limit", 0.01, 5.0),
-                                   ("norm above the limit", 10.0, 1.0),
-                                   ("one large tensor among small ones", 1.0, 2.0)]:
+    for scale, max_norm, factor in sizes:
         grads = [rng.normal(scale=scale, size=s) for s in [(3, 4), (4,), (2, 2)]]
-        if label.startswith("one large"):
-            grads[1] *= 100
-        clipped, _ = tf.clip_by_global_norm([tf.constant(g) for g in grads], max_norm)
-        cases.append(Case(label, (grads, max_norm), tuple(np.asarray(c) for c in clipped)))
+        grads[1] *= factor
+        clipped, norm = tf.clip_by_global_norm([tf.constant(g) for g in grads], max_norm)
+        where = "below" if float(norm) <= max_norm else "above"
+        cases.append(Case(f"global norm {float(norm):.3g} {where} max_norm={max_norm}"
+                          + (f", second tensor x{factor}" if factor != 1 else ""),
+                          (grads, max_norm), tuple(np.asarray(c) for c in clipped)))
     return cases
-
-
-def ex_2_3(clip_fn: Callable, strict: bool | None = None) -> None:
-    """Check ``clip_fn(grads, max_norm)`` -> list of arrays, against ``tf.clip_by_global_norm``
-    (what Keras optimizers do with ``global_clipnorm``)."""
-    run_check("ex_2_3", lambda *args: tuple(clip_fn(*args)), _clip_cases(), strict)
-
-
-# --------------------------------------------------------------------------------------------
-# notebook 03
-# --------------------------------------------------------------------------------------------
 
 
 def _lstm_weights(rng, features: int, units: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -245,12 +223,13 @@ def _lstm_weights(rng, features: int, units: int) -> tuple[np.ndarray, np.ndarra
             rng.normal(scale=0.5, size=(units, 4 * units)), rng.normal(size=4 * units))
 
 
-def _lstm_step_cases(seed: int = 301) -> list[Case]:
+def lstm_step_cases(seed: int = 301, sizes=((1, 1, 1), (2, 3, 4), (3, 2, 5))) -> list[Case]:
+    """(batch, features, units) -> ``scratch.lstm_step`` (Keras' gate order i, f, c, o)."""
     from course_lib.scratch import lstm_step
 
     rng = np.random.default_rng(seed)
     cases = []
-    for batch, features, units in [(1, 1, 1), (2, 3, 4), (3, 2, 5)]:
+    for batch, features, units in sizes:
         args = (rng.normal(size=(batch, features)), rng.normal(size=(batch, units)),
                 rng.normal(size=(batch, units)), *_lstm_weights(rng, features, units))
         cases.append(Case(f"batch={batch}, features={features}, units={units}", args,
@@ -258,24 +237,13 @@ def _lstm_step_cases(seed: int = 301) -> list[Case]:
     return cases
 
 
-def ex_3_1(lstm_step_fn: Callable, strict: bool | None = None) -> None:
-    """Check ``lstm_step_fn(x_t, h_prev, c_prev, kernel, recurrent_kernel, bias) -> (h_t, c_t)``
-    with Keras' gate order i, f, c, o."""
-    run_check("ex_3_1", lambda *args: tuple(lstm_step_fn(*args)), _lstm_step_cases(), strict)
-
-
-def ex_3_2(param_count_fn: Callable, strict: bool | None = None) -> None:
-    """Check ``param_count_fn(features, units) -> int`` against ``keras.layers.LSTM``."""
-    run_check("ex_3_2", param_count_fn,
-              _keras_param_cases("LSTM", [(1, 1), (3, 4), (32, 128)]), strict)
-
-
-def _forget_gate_cases(seed: int = 303) -> list[Case]:
+def forget_gate_cases(seed: int = 303, sizes=((1, 1, 1), (2, 3, 4), (4, 2, 3))) -> list[Case]:
+    """(batch, features, units) -> the forget gate f_t from the Keras weight slices."""
     from course_lib.scratch import lstm_gates
 
     rng = np.random.default_rng(seed)
     cases = []
-    for batch, features, units in [(1, 1, 1), (2, 3, 4), (4, 2, 3)]:
+    for batch, features, units in sizes:
         x_t, h_prev = rng.normal(size=(batch, features)), rng.normal(size=(batch, units))
         weights = _lstm_weights(rng, features, units)
         forget = lstm_gates(x_t @ weights[0] + h_prev @ weights[1] + weights[2])[1]
@@ -284,23 +252,13 @@ def _forget_gate_cases(seed: int = 303) -> list[Case]:
     return cases
 
 
-def ex_3_3(forget_gate_fn: Callable, strict: bool | None = None) -> None:
-    """Check ``forget_gate_fn(x_t, h_prev, kernel, recurrent_kernel, bias) -> f_t``
-    (batch, units), computed from the forget-gate slices of the Keras weights only."""
-    run_check("ex_3_3", forget_gate_fn, _forget_gate_cases(), strict)
-
-
-# --------------------------------------------------------------------------------------------
-# notebook 04
-# --------------------------------------------------------------------------------------------
-
-
-def _gru_step_cases(seed: int = 401) -> list[Case]:
+def gru_step_cases(seed: int = 401, sizes=((1, 1, 1), (2, 3, 4), (3, 2, 5))) -> list[Case]:
+    """(batch, features, units) -> ``scratch.gru_step`` (reset_after=True)."""
     from course_lib.scratch import gru_step
 
     rng = np.random.default_rng(seed)
     cases = []
-    for batch, features, units in [(1, 1, 1), (2, 3, 4), (3, 2, 5)]:
+    for batch, features, units in sizes:
         args = (rng.normal(size=(batch, features)), rng.normal(size=(batch, units)),
                 rng.normal(scale=0.5, size=(features, 3 * units)),
                 rng.normal(scale=0.5, size=(units, 3 * units)), rng.normal(size=(2, 3 * units)))
@@ -309,18 +267,13 @@ def _gru_step_cases(seed: int = 401) -> list[Case]:
     return cases
 
 
-def ex_4_1(gru_step_fn: Callable, strict: bool | None = None) -> None:
-    """Check ``gru_step_fn(x_t, h_prev, kernel, recurrent_kernel, bias) -> h_t`` for Keras'
-    default GRU (reset_after=True, bias of shape (2, 3·units))."""
-    run_check("ex_4_1", gru_step_fn, _gru_step_cases(), strict)
-
-
-def _gru_param_cases() -> list[Case]:
+def gru_param_cases(seed: int = 0, sizes=((1, 1, True), (3, 4, False), (32, 64, True),
+                                          (32, 64, False))) -> list[Case]:
+    """(features, units, reset_after) -> ``count_params()`` of ``keras.layers.GRU``."""
     import keras
 
     cases = []
-    for features, units, reset_after in [(1, 1, True), (3, 4, False), (32, 64, True),
-                                         (32, 64, False)]:
+    for features, units, reset_after in sizes:
         layer = keras.layers.GRU(units, reset_after=reset_after)
         layer.build((None, None, features))
         cases.append(Case(f"features={features}, units={units}, reset_after={reset_after}",
@@ -328,58 +281,42 @@ def _gru_param_cases() -> list[Case]:
     return cases
 
 
-def ex_4_2(param_count_fn: Callable, strict: bool | None = None) -> None:
-    """Check ``param_count_fn(features, units, reset_after) -> int`` against Keras' GRU."""
-    run_check("ex_4_2", param_count_fn, _gru_param_cases(), strict)
-
-
-def _window_cases() -> list[Case]:
+def window_cases(seed: int | None = None,
+                 sizes=((3, 1, 3, 10), (5, 2, 10, 20), (8, 4, 30, 40))) -> list[Case]:
+    """(window, horizon, first target, end) -> ``forecast.window_arrays`` of a series: a sine
+    wave (``seed`` None) or 60 random values."""
     from course_lib.forecast import window_arrays
 
-    series = np.round(np.sin(np.arange(40) / 3) * 10, 2)
+    series = (np.round(np.sin(np.arange(40) / 3) * 10, 2) if seed is None
+              else np.random.default_rng(seed).normal(size=60).round(3))
     return [Case(f"window={w}, horizon={h}, targets from {start} to {end}",
                  (series, w, h, start, end), window_arrays(series, w, h, start, end))
-            for w, h, start, end in [(3, 1, 3, 10), (5, 2, 10, 20), (8, 4, 30, 40)]]
+            for w, h, start, end in sizes]
 
 
-def ex_4_3(make_windows_fn: Callable, strict: bool | None = None) -> None:
-    """Check ``make_windows_fn(series, window, horizon, first_target, end) -> (inputs,
-    targets)`` of shapes (n, window) and (n, horizon)."""
-    run_check("ex_4_3", lambda *args: tuple(make_windows_fn(*args)), _window_cases(), strict)
-
-
-# --------------------------------------------------------------------------------------------
-# notebook 05
-# --------------------------------------------------------------------------------------------
-
-
-def _merge_shape_cases() -> list[Case]:
+def merge_shape_cases(seed: int = 0, sizes=(("concat", 2, 5, 3, True), ("sum", 4, 7, 6, True),
+                                            ("ave", 1, 3, 2, False), ("mul", 3, 4, 5, False))
+                      ) -> list[Case]:
+    """(merge_mode, batch, time, units, return_sequences) -> the output shape of a
+    ``Bidirectional(GRU)``, measured on Keras."""
     import keras
 
     cases = []
-    for merge_mode, batch, time, units, sequences in [("concat", 2, 5, 3, True),
-                                                      ("sum", 4, 7, 6, True),
-                                                      ("ave", 1, 3, 2, False),
-                                                      ("mul", 3, 4, 5, False)]:
+    for merge_mode, batch, time, units, sequences in sizes:
         layer = keras.layers.Bidirectional(keras.layers.GRU(units, return_sequences=sequences),
                                            merge_mode=merge_mode)
-        shape = tuple(layer(np.zeros((batch, time, 2), dtype="float32")).shape)
-        cases.append(Case(f"merge_mode={merge_mode}, return_sequences={sequences}",
+        shape = tuple(int(d) for d in layer(np.zeros((batch, time, 2), "float32")).shape)
+        cases.append(Case(f"merge_mode={merge_mode}, batch={batch}, time={time}, "
+                          f"units={units}, return_sequences={sequences}",
                           (merge_mode, batch, time, units, sequences), shape))
     return cases
 
 
-def ex_5_1(output_shape_fn: Callable, strict: bool | None = None) -> None:
-    """Check ``output_shape_fn(merge_mode, batch, time, units, return_sequences) -> tuple``,
-    the output shape of ``Bidirectional(GRU(units, return_sequences=...), merge_mode=...)``."""
-    run_check("ex_5_1", lambda *args: tuple(int(d) for d in output_shape_fn(*args)),
-              [Case(c.label, c.args, c.expected) for c in _merge_shape_cases()], strict)
-
-
-def _masked_mean_cases(seed: int = 502) -> list[Case]:
+def masked_mean_cases(seed: int = 502, sizes=((1, 3, 1), (2, 5, 3), (4, 6, 2))) -> list[Case]:
+    """(batch, time, features) -> the mean over each row's unmasked steps."""
     rng = np.random.default_rng(seed)
     cases = []
-    for batch, time, features in [(1, 3, 1), (2, 5, 3), (4, 6, 2)]:
+    for batch, time, features in sizes:
         values = rng.normal(size=(batch, time, features))
         lengths = rng.integers(1, time + 1, size=batch)
         mask = np.arange(time)[None, :] < lengths[:, None]
@@ -389,38 +326,24 @@ def _masked_mean_cases(seed: int = 502) -> list[Case]:
     return cases
 
 
-def ex_5_2(masked_mean_fn: Callable, strict: bool | None = None) -> None:
-    """Check ``masked_mean_fn(values (batch, time, features), mask (batch, time) bool)`` ->
-    (batch, features): the mean over the unmasked steps only."""
-    run_check("ex_5_2", masked_mean_fn, _masked_mean_cases(), strict)
-
-
-def _padding_cases() -> list[Case]:
+def padding_cases(seed: int | None = None,
+                  sizes=(((), 4), ((5, 12), 4), ((5, 12, 30), 2), ((100,), 10))) -> list[Case]:
+    """(boundaries, batch_size) -> ``text.padding_share`` of ten fixed lengths (``seed`` None)
+    or 37 random ones."""
     from course_lib.text import padding_share
 
-    lengths = [3, 3, 4, 9, 10, 10, 11, 25, 26, 40]
-    return [Case(f"boundaries={b}, batch_size={n}", (lengths, b, n), padding_share(lengths, b, n))
-            for b, n in [([], 4), ([5, 12], 4), ([5, 12, 30], 2), ([100], 10)]]
+    lengths = ([3, 3, 4, 9, 10, 10, 11, 25, 26, 40] if seed is None else
+               [int(n) for n in np.random.default_rng(seed).integers(1, 60, size=37)])
+    return [Case(f"{len(lengths)} lengths, boundaries={list(b)}, batch_size={n}",
+                 (lengths, list(b), n), padding_share(lengths, list(b), n)) for b, n in sizes]
 
 
-def ex_5_3(padding_share_fn: Callable, strict: bool | None = None) -> None:
-    """Check ``padding_share_fn(lengths, boundaries, batch_size) -> float``: the share of padded
-    positions when sequences (in the given order) are grouped into length buckets
-    [0, b1), [b1, b2), …, batched in order within each bucket, and padded to each batch's
-    longest sequence."""
-    run_check("ex_5_3", padding_share_fn, _padding_cases(), strict)
-
-
-# --------------------------------------------------------------------------------------------
-# notebook 06
-# --------------------------------------------------------------------------------------------
-
-
-def _additive_score_cases(seed: int = 601) -> list[Case]:
+def additive_score_cases(seed: int = 601, sizes=((1, 1, 1, 1, 1), (2, 4, 3, 5, 2),
+                                                 (3, 6, 4, 4, 3))) -> list[Case]:
+    """(batch, source_time, query_units, key_units, hidden) -> ``v · tanh(q W_q + k W_k)``."""
     rng = np.random.default_rng(seed)
     cases = []
-    for batch, source_time, query_units, key_units, hidden in [(1, 1, 1, 1, 1), (2, 4, 3, 5, 2),
-                                                               (3, 6, 4, 4, 3)]:
+    for batch, source_time, query_units, key_units, hidden in sizes:
         query = rng.normal(size=(batch, query_units))
         keys = rng.normal(size=(batch, source_time, key_units))
         w_query = rng.normal(size=(query_units, hidden))
@@ -432,17 +355,12 @@ def _additive_score_cases(seed: int = 601) -> list[Case]:
     return cases
 
 
-def ex_6_1(additive_score_fn: Callable, strict: bool | None = None) -> None:
-    """Check ``additive_score_fn(query (batch, query_units), keys (batch, source_time,
-    key_units), w_query (query_units, hidden), w_key (key_units, hidden), v (hidden,))`` ->
-    (batch, source_time) scores ``v · tanh(query W_query + key W_key)``."""
-    run_check("ex_6_1", additive_score_fn, _additive_score_cases(), strict)
-
-
-def _masked_softmax_cases(seed: int = 602) -> list[Case]:
+def masked_softmax_cases(seed: int = 602, sizes=((1, 3, 1.0), (3, 5, 1.0), (2, 6, 500.0))
+                         ) -> list[Case]:
+    """(batch, source_time, score scale) -> softmax over the True positions, 0 elsewhere."""
     rng = np.random.default_rng(seed)
     cases = []
-    for batch, source_time, scale in [(1, 3, 1.0), (3, 5, 1.0), (2, 6, 500.0)]:
+    for batch, source_time, scale in sizes:
         scores = rng.normal(size=(batch, source_time)) * scale
         lengths = rng.integers(1, source_time + 1, size=batch)
         mask = np.arange(source_time)[None, :] < lengths[:, None]
@@ -455,17 +373,12 @@ def _masked_softmax_cases(seed: int = 602) -> list[Case]:
     return cases
 
 
-def ex_6_2(masked_softmax_fn: Callable, strict: bool | None = None) -> None:
-    """Check ``masked_softmax_fn(scores (batch, source_time), mask (batch, source_time) bool)``
-    -> weights that sum to 1 over the True positions and are exactly 0 on the False ones
-    (including for large scores, where a plain ``exp`` overflows)."""
-    run_check("ex_6_2", masked_softmax_fn, _masked_softmax_cases(), strict)
-
-
-def _beam_step_cases(seed: int = 603) -> list[Case]:
+def beam_step_cases(seed: int = 603, sizes=((1, 5, 1), (2, 4, 2), (3, 6, 3), (3, 3, 5))
+                    ) -> list[Case]:
+    """(beams, vocab, beam_width) -> the best extensions (scores, parents, tokens)."""
     rng = np.random.default_rng(seed)
     cases = []
-    for beams, vocab, width in [(1, 5, 1), (2, 4, 2), (3, 6, 3), (3, 3, 5)]:
+    for beams, vocab, width in sizes:
         scores = np.sort(rng.normal(size=beams) - 3.0)[::-1]
         log_probs = np.log(rng.dirichlet(np.ones(vocab), size=beams))
         flat = (scores[:, None] + log_probs).ravel()
@@ -476,24 +389,14 @@ def _beam_step_cases(seed: int = 603) -> list[Case]:
     return cases
 
 
-def ex_6_3(beam_step_fn: Callable, strict: bool | None = None) -> None:
-    """Check ``beam_step_fn(scores (beams,), log_probs (beams, vocab), beam_width)`` ->
-    ``(new_scores, parents, tokens)``, each (min(beam_width, beams·vocab),): the best
-    extensions, highest score first (ties: lower beam, then lower token)."""
-    run_check("ex_6_3", lambda *args: tuple(np.asarray(a) for a in beam_step_fn(*args)),
-              _beam_step_cases(), strict)
-
-
-# --------------------------------------------------------------------------------------------
-# notebook 07
-# --------------------------------------------------------------------------------------------
-
-
-def _scaled_attention_cases(seed: int = 701) -> list[Case]:
+def scaled_attention_cases(seed: int = 701, sizes=((1, 1, 2, 1, False), (2, 3, 4, 5, False),
+                                                   (2, 4, 4, 8, True), (1, 2, 3, 2, True))
+                           ) -> list[Case]:
+    """(batch, query_time, key_time, depth, masked) -> (output, weights) of scaled dot-product
+    attention."""
     rng = np.random.default_rng(seed)
     cases = []
-    for batch, q_time, k_time, depth, masked in [(1, 1, 2, 1, False), (2, 3, 4, 5, False),
-                                                 (2, 4, 4, 8, True), (1, 2, 3, 2, True)]:
+    for batch, q_time, k_time, depth, masked in sizes:
         q, k, v = (rng.normal(size=(batch, t, depth)) * 3 for t in (q_time, k_time, k_time))
         mask = rng.random((batch, q_time, k_time)) < 0.7 if masked else None
         if masked:
@@ -509,31 +412,132 @@ def _scaled_attention_cases(seed: int = 701) -> list[Case]:
     return cases
 
 
-def ex_7_1(attention_fn: Callable, strict: bool | None = None) -> None:
-    """Check ``attention_fn(q (batch, q_time, depth), k (batch, k_time, depth),
-    v (batch, k_time, depth_v), mask=None)`` -> ``(output (batch, q_time, depth_v), weights
-    (batch, q_time, k_time))`` with weights ``softmax(q kᵀ / √depth)``, 0 where ``mask``
-    (batch, q_time, k_time) bool is False."""
-    run_check("ex_7_1", lambda *args, **kwargs: tuple(np.asarray(a) for a in
-                                                      attention_fn(*args, **kwargs)),
-              _scaled_attention_cases(), strict)
-
-
-def ex_7_2(causal_mask_fn: Callable, strict: bool | None = None) -> None:
-    """Check ``causal_mask_fn(length) -> (length, length) bool``, True where query step i may
-    attend to key step j (j <= i)."""
+def causal_mask_cases(seed: int = 0, sizes=(1, 2, 5)) -> list[Case]:
+    """length -> the (length, length) lower-triangular mask, as 0/1 floats."""
     from course_lib.transformer import causal_mask
 
-    run_check("ex_7_2", lambda length: np.asarray(causal_mask_fn(length), dtype=float),
-              [Case(f"length={n}", (n,), causal_mask(n).astype(float)) for n in (1, 2, 5)],
-              strict)
+    return [Case(f"length={n}", (n,), causal_mask(n).astype(float)) for n in sizes]
 
 
-def ex_7_3(positional_encoding_fn: Callable, strict: bool | None = None) -> None:
-    """Check ``positional_encoding_fn(length, depth) -> (length, depth)`` sinusoidal encodings:
-    sin at even columns 2i and cos at odd columns 2i + 1, angle p / 10000**(2i / depth)."""
+def encoding_cases(seed: int = 0, sizes=((1, 2), (4, 6), (50, 16))) -> list[Case]:
+    """(length, depth) -> ``transformer.sinusoidal_encoding``."""
     from course_lib.transformer import sinusoidal_encoding
 
-    run_check("ex_7_3", positional_encoding_fn,
-              [Case(f"length={n}, depth={d}", (n, d), sinusoidal_encoding(n, d))
-               for n, d in ((1, 2), (4, 6), (50, 16))], strict, atol=1e-5)
+    return [Case(f"length={n}, depth={d}", (n, d), sinusoidal_encoding(n, d)) for n, d in sizes]
+
+
+# --------------------------------------------------------------------------------------------
+# The table of exercises
+# --------------------------------------------------------------------------------------------
+
+
+def _same(answer: Any) -> Any:
+    return answer
+
+
+def _as_tuple(answer: Any) -> tuple:
+    return tuple(answer)
+
+
+def _as_arrays(answer: Any) -> tuple:
+    return tuple(np.asarray(a) for a in answer)
+
+
+def _as_ints(answer: Any) -> tuple:
+    return tuple(int(d) for d in answer)
+
+
+def _as_floats(answer: Any) -> np.ndarray:
+    return np.asarray(answer, dtype=float)
+
+
+@dataclass(frozen=True)
+class Exercise:
+    """One exercise: the signature asked for, how its cases are made, how a student's return
+    value is read, and the library functions that are its reference answer (what calling
+    instead of solving would use)."""
+
+    id: str
+    signature: str
+    cases: Callable[..., list[Case]]  # cases(seed=..., sizes=...) -> [Case]
+    references: tuple[str, ...] = ()
+    adapt: Callable[[Any], Any] = _same
+    atol: float = 1e-6
+
+
+EXERCISES: dict[str, Exercise] = {exercise.id: exercise for exercise in [
+    Exercise("ex_1_1", "rnn_step(x_t, h_prev, kernel, recurrent_kernel, bias) -> h_t",
+             rnn_step_cases, ("course_lib.scratch.rnn_step", "course_lib.scratch.rnn_forward")),
+    Exercise("ex_1_2", "param_count(features, units) -> int (SimpleRNN)", keras_param_cases,
+             ("course_lib.models.recurrent_param_count",)),
+    Exercise("ex_1_3", "softmax(logits, temperature) -> probabilities", temperature_cases,
+             ("course_lib.decoding.softmax_with_temperature",)),
+    Exercise("ex_2_1", "bptt_step(d_h, h_t, h_prev, x_t, kernel, recurrent_kernel) -> "
+             "(d_kernel, d_recurrent_kernel, d_bias, d_x_t, d_h_prev)", bptt_step_cases,
+             ("course_lib.scratch.rnn_backward",), _as_tuple),
+    Exercise("ex_2_2", "jacobian_norm(states, recurrent_kernel, start, end) -> float",
+             jacobian_norm_cases),
+    Exercise("ex_2_3", "clip(grads, max_norm) -> list of arrays", clip_cases,
+             ("tensorflow.clip_by_global_norm",), _as_tuple),
+    Exercise("ex_3_1", "lstm_step(x_t, h_prev, c_prev, kernel, recurrent_kernel, bias) -> "
+             "(h_t, c_t)", lstm_step_cases,
+             ("course_lib.scratch.lstm_step", "course_lib.scratch.lstm_forward"), _as_tuple),
+    Exercise("ex_3_2", "param_count(features, units) -> int (LSTM)", lstm_param_cases,
+             ("course_lib.models.recurrent_param_count",)),
+    Exercise("ex_3_3", "forget_gate(x_t, h_prev, kernel, recurrent_kernel, bias) -> f_t",
+             forget_gate_cases, ("course_lib.scratch.lstm_gates", "course_lib.scratch.lstm_step")),
+    Exercise("ex_4_1", "gru_step(x_t, h_prev, kernel, recurrent_kernel, bias) -> h_t",
+             gru_step_cases, ("course_lib.scratch.gru_step", "course_lib.scratch.gru_forward")),
+    Exercise("ex_4_2", "param_count(features, units, reset_after) -> int (GRU)",
+             gru_param_cases, ("course_lib.models.recurrent_param_count",)),
+    Exercise("ex_4_3", "make_windows(series, window, horizon, first_target, end) -> "
+             "(inputs, targets)", window_cases,
+             ("course_lib.forecast.window_arrays", "course_lib.forecast.windowed_dataset"),
+             _as_tuple),
+    Exercise("ex_5_1", "output_shape(merge_mode, batch, time, units, return_sequences) -> tuple",
+             merge_shape_cases, (), _as_ints),
+    Exercise("ex_5_2", "masked_mean(values, mask) -> (batch, features)", masked_mean_cases),
+    Exercise("ex_5_3", "padding_share(lengths, boundaries, batch_size) -> float", padding_cases,
+             ("course_lib.text.padding_share",)),
+    Exercise("ex_6_1", "additive_score(query, keys, w_query, w_key, v) -> (batch, source_time)",
+             additive_score_cases, ("course_lib.layers.AdditiveAttention",)),
+    Exercise("ex_6_2", "masked_softmax(scores, mask) -> weights", masked_softmax_cases,
+             ("course_lib.layers.masked_softmax",)),
+    Exercise("ex_6_3", "beam_step(scores, log_probs, beam_width) -> (scores, parents, tokens)",
+             beam_step_cases, ("course_lib.decoding.beam_search",), _as_arrays),
+    Exercise("ex_7_1", "attention(q, k, v, mask=None) -> (output, weights)",
+             scaled_attention_cases, (), _as_arrays, atol=1e-5),
+    Exercise("ex_7_2", "causal_mask(length) -> (length, length) bool", causal_mask_cases,
+             ("course_lib.transformer.causal_mask", "course_lib.transformer.attention_mask"),
+             _as_floats),
+    Exercise("ex_7_3", "positional_encoding(length, depth) -> (length, depth)", encoding_cases,
+             ("course_lib.transformer.sinusoidal_encoding",
+              "course_lib.transformer.SinusoidalPositionalEncoding"), atol=1e-5),
+]}
+
+
+def check(exercise_id: str, function: Callable, strict: bool | None = None) -> bool:
+    """Run the self-check of ``exercise_id`` on ``function``: :func:`run_check` on the
+    exercise's default cases, reading each return value with its ``adapt``."""
+    exercise = EXERCISES[exercise_id]
+    return run_check(exercise.id, lambda *args, **kwargs: exercise.adapt(function(*args, **kwargs)),
+                     exercise.cases(), strict, atol=exercise.atol)
+
+
+def _self_check(exercise_id: str) -> Callable[..., None]:
+    def ex(function: Callable, strict: bool | None = None) -> None:
+        check(exercise_id, function, strict)
+
+    ex.__name__ = exercise_id
+    ex.__doc__ = f"Check ``{EXERCISES[exercise_id].signature}`` (prints ✓ or a hint)."
+    return ex
+
+
+# ``checks.ex_3_1(lstm_step)`` and so on, one per exercise of the table
+ex_1_1, ex_1_2, ex_1_3 = (_self_check(f"ex_1_{n}") for n in (1, 2, 3))
+ex_2_1, ex_2_2, ex_2_3 = (_self_check(f"ex_2_{n}") for n in (1, 2, 3))
+ex_3_1, ex_3_2, ex_3_3 = (_self_check(f"ex_3_{n}") for n in (1, 2, 3))
+ex_4_1, ex_4_2, ex_4_3 = (_self_check(f"ex_4_{n}") for n in (1, 2, 3))
+ex_5_1, ex_5_2, ex_5_3 = (_self_check(f"ex_5_{n}") for n in (1, 2, 3))
+ex_6_1, ex_6_2, ex_6_3 = (_self_check(f"ex_6_{n}") for n in (1, 2, 3))
+ex_7_1, ex_7_2, ex_7_3 = (_self_check(f"ex_7_{n}") for n in (1, 2, 3))

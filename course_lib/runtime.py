@@ -12,6 +12,7 @@ is visible and ``fast`` otherwise.
 
 from __future__ import annotations
 
+import logging
 import os
 import platform
 import sys
@@ -82,9 +83,27 @@ def device_report() -> dict[str, str]:
     }
 
 
+class _NewModelTracing(logging.Filter):
+    """Drops TensorFlow's "N out of the last M calls ... triggered tf.function retracing"
+    warning. Its heuristic counts the first trace of each *new* model's train/predict function
+    as a retrace of the same code; notebooks that train a fresh model per run in a loop (a
+    sweep, several seeds) trigger it while nothing is traced twice."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "triggered tf.function retracing" not in record.getMessage()
+
+
+def quiet_new_model_tracing() -> None:
+    """Install :class:`_NewModelTracing` on TensorFlow's logger (once)."""
+    logger = logging.getLogger("tensorflow")
+    if not any(isinstance(f, _NewModelTracing) for f in logger.filters):
+        logger.addFilter(_NewModelTracing())
+
+
 def setup(seed: int = 42) -> str:
     """Seed everything, print the device report and the profile; return the profile."""
     set_seed(seed)
+    quiet_new_model_tracing()
     profile = get_profile()
     report = device_report() | {"profile": profile, "seed": str(seed)}
     print("  ".join(f"{key}={value}" for key, value in report.items()))

@@ -183,7 +183,21 @@ def padded_dataset(sequences: Sequence[np.ndarray], targets, batch_size: int,
             [batch_size] * (len(bucket_boundaries) + 1))
     else:
         dataset = dataset.padded_batch(batch_size)
+    # A generator's length is unknown to tf.data, so Keras would only find the end of an epoch
+    # by running out of data (and warn). The number of batches is known: say it.
+    batches = padded_batch_count([len(s) for s in sequences], bucket_boundaries or [],
+                                 batch_size)
+    dataset = dataset.apply(tf.data.experimental.assert_cardinality(batches))
     return dataset.prefetch(tf.data.AUTOTUNE)
+
+
+def padded_batch_count(lengths: Sequence[int], boundaries: Sequence[int],
+                       batch_size: int) -> int:
+    """Batches that :func:`padded_dataset` makes of sequences with these lengths: per length
+    bucket ``[0, b_0), [b_0, b_1), …, [b_last, ∞)``, ``ceil(count / batch_size)``."""
+    buckets = np.searchsorted(np.asarray(boundaries), np.asarray(lengths), side="right")
+    counts = np.bincount(buckets, minlength=len(boundaries) + 1)
+    return int(sum(-(-count // batch_size) for count in counts))
 
 
 def dataset_padding_share(dataset) -> float:

@@ -103,6 +103,41 @@ def reset_recurrent_states(model) -> None:
             layer.reset_state()
 
 
+class ProgressLine(keras.callbacks.Callback):
+    """A compact progress report for ``fit(..., verbose=0)``: one line such as
+    ``lm: epoch 3/10  loss 1.234  val_loss 1.456  (12 s)`` when at least ``min_seconds`` have
+    passed since the last line, and always for the last epoch run (early stopping included). A
+    run of a few seconds prints one line; a run of minutes prints one every ``min_seconds`` —
+    students see that it is running, and stored notebooks stay short."""
+
+    def __init__(self, min_seconds: float = 10.0):
+        super().__init__()
+        self.min_seconds = min_seconds
+        self._started = self._last = 0.0
+        self._pending: str | None = None  # the latest epoch's line, if not printed yet
+
+    def on_train_begin(self, logs=None):
+        self._started = self._last = time.perf_counter()
+        self._pending = None
+
+    def on_epoch_end(self, epoch, logs=None):
+        now = time.perf_counter()
+        values = "  ".join(f"{key} {value:.4g}" for key, value in (logs or {}).items()
+                           if isinstance(value, float | int) and key != "learning_rate")
+        self._pending = (f"{self.model.name}: epoch {epoch + 1}/{self.params.get('epochs')}  "
+                         f"{values}  ({now - self._started:.0f} s)")
+        if now - self._last >= self.min_seconds:
+            self._flush(now)
+
+    def on_train_end(self, logs=None):
+        self._flush(time.perf_counter())
+
+    def _flush(self, now: float) -> None:
+        if self._pending is not None:
+            print(self._pending, flush=True)
+            self._pending, self._last = None, now
+
+
 class ResetStatesEachEpoch(keras.callbacks.Callback):
     """Start every epoch of stateful training from zero states (the text starts over)."""
 

@@ -25,9 +25,9 @@ from pathlib import Path
 import nbformat
 import numpy as np
 
-from course_lib.checks import compare
+from course_lib.checks import EXERCISES, compare
 from grading.markup import Exercise, exercise_id, exercises, notebook_number, preamble
-from grading.tests.hidden import HIDDEN, TOLERANCE
+from grading.tests.hidden import HIDDEN
 
 REPO = Path(__file__).resolve().parent.parent
 HIDDEN_DIR = Path(__file__).resolve().parent / "tests"
@@ -56,6 +56,12 @@ class Assignment:
     cases: dict[str, list]  # id -> [checks.Case]
 
 
+def hidden_cases(ex_id: str) -> list:
+    """The hidden cases of ``ex_id``: its public case generator with the grader's seed and
+    sizes (``grading/tests/hidden.py``)."""
+    return EXERCISES[ex_id].cases(**HIDDEN[ex_id])
+
+
 def load_assignments(notebooks_dir: Path) -> dict[int, Assignment]:
     """Every source notebook's exercises and hidden cases, keyed by notebook number."""
     assignments = {}
@@ -63,7 +69,7 @@ def load_assignments(notebooks_dir: Path) -> dict[int, Assignment]:
         notebook = nbformat.read(path, as_version=4)
         found = exercises(notebook)
         assignments[int(path.name[:2])] = Assignment(
-            path.stem, preamble(notebook), found, {ex_id: HIDDEN[ex_id]() for ex_id in found})
+            path.stem, preamble(notebook), found, {ex_id: hidden_cases(ex_id) for ex_id in found})
     return assignments
 
 
@@ -214,7 +220,7 @@ def _points(ex_id: str, cases: list, records: list[dict]) -> tuple[int, str]:
         else:
             try:
                 hint = compare(decode(record.get("answer")), case.expected,
-                               atol=TOLERANCE.get(ex_id, 1e-6))
+                               atol=EXERCISES[ex_id].atol)
             except (ValueError, TypeError) as error:
                 hint = f"unreadable answer ({error})"
         if hint is None:

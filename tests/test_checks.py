@@ -214,3 +214,42 @@ def test_notebook_07_reference_solutions_pass(capsys):
 def test_notebook_07_typical_mistakes_are_caught(exercise, wrong, hint):
     with pytest.raises(checks.CheckFailed, match=hint):
         getattr(checks, exercise)(wrong, strict=True)
+
+
+def test_every_exercise_is_listed_once_with_references_that_exist():
+    import importlib
+
+    ids = [f"ex_{n}_{k}" for n in range(1, 8) for k in (1, 2, 3)]
+    assert list(checks.EXERCISES) == ids
+    for exercise in checks.EXERCISES.values():
+        assert getattr(checks, exercise.id).__name__ == exercise.id
+        for dotted in exercise.references:
+            module, _, name = dotted.rpartition(".")
+            assert hasattr(importlib.import_module(module), name), dotted
+
+
+def test_hidden_cases_are_other_draws_of_the_same_generators():
+    from grading.grade import hidden_cases
+    from grading.tests.hidden import HIDDEN
+
+    assert set(HIDDEN) == set(checks.EXERCISES)
+    for ex_id, exercise in checks.EXERCISES.items():
+        shown, hidden = exercise.cases(), hidden_cases(ex_id)
+        assert hidden, ex_id
+        shown_labels = {case.label for case in shown}
+        assert any(case.label not in shown_labels for case in hidden), ex_id
+
+
+def test_no_module_reaches_another_packages_private_names():
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    pattern = re.compile(r"\b(?:checks|course_lib(?:\.\w+)?|grading(?:\.\w+)?)\._[a-z]\w*|"
+                         r"from course_lib[\w.]* import _|\._flatten_layers|keras\.src\b")
+    offenders = [f"{path.relative_to(root)}:{number}: {line.strip()}"
+                 for folder in ("course_lib", "grading", "tools")
+                 for path in sorted((root / folder).rglob("*.py"))
+                 for number, line in enumerate(path.read_text().splitlines(), start=1)
+                 if pattern.search(line) and "# noqa: private" not in line]
+    assert not offenders, offenders

@@ -1,6 +1,7 @@
 """Repository-level guarantees: stored notebooks are executed cleanly, datasets are credited."""
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -42,3 +43,33 @@ def test_every_registered_dataset_is_credited_in_datasets_readme():
     credits = (ROOT / "datasets" / "README.md").read_text()
     for name, entry in data.registry().items():
         assert f"### {name}" in credits and entry["license"] in credits, name
+
+
+# What a stored output must not show: the storing machine's paths, and warnings that only
+# alarm a reader (each was fixed at its cause; see course_lib.text.padded_dataset and
+# course_lib.runtime.quiet_new_model_tracing).
+UNWANTED_OUTPUT = {
+    "an absolute path of the machine that stored it": re.compile(
+        r"(?<![\w.])/(?:work|root|home|tmp|usr|opt|Users)/|site-packages|[A-Z]:\\\\"),
+    "Keras' 'input ran out of data' warning": re.compile(r"ran out of data"),
+    "Keras' 'shuffle=True ... will be ignored' warning": re.compile(r"will be ignored since"),
+    "TensorFlow's retracing warning": re.compile(r"triggered tf\.function retracing"),
+}
+
+
+def _output_text(output: dict) -> str:
+    if "text" in output:
+        return "".join(output["text"])
+    return "".join("".join(v) for k, v in output.get("data", {}).items() if k.startswith("text/"))
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_stored_outputs_carry_no_paths_or_avoidable_warnings(path):
+    notebook = json.loads(path.read_text())
+    found = []
+    for number, cell in enumerate(notebook["cells"]):
+        for output in cell.get("outputs", []):
+            text = _output_text(output)
+            found += [f"cell {number}: {what}" for what, pattern in UNWANTED_OUTPUT.items()
+                      if pattern.search(text)]
+    assert not found, found

@@ -102,3 +102,13 @@ def test_encode_many_equals_encode_one_by_one(level):
              else text.word_vocabulary(texts[:2]))
     batch = vocab.encode_many(texts)
     assert [ids.tolist() for ids in batch] == [vocab.encode(t).tolist() for t in texts]
+
+
+@pytest.mark.parametrize("boundaries", [None, [3, 5], [2, 4, 6, 8]])
+def test_padded_dataset_declares_its_number_of_batches(boundaries):
+    rng = np.random.default_rng(1)
+    sequences = [rng.integers(1, 9, size=n) for n in rng.integers(1, 10, size=37)]
+    dataset = text.padded_dataset(sequences, [0] * 37, batch_size=4, shuffle=True,
+                                  bucket_boundaries=boundaries)
+    counted = sum(1 for _ in dataset)  # assert_cardinality raises if the declared count is off
+    assert int(dataset.cardinality()) == counted

@@ -287,3 +287,14 @@ def test_walk_layers_finds_wrapped_nested_and_attribute_layers():
     seq2seq_model = EncoderDecoder(10, 12, units=4, attention="additive")
     names = {layer.name for layer in training.walk_layers(seq2seq_model)}
     assert len(training.find_recurrent_layers(seq2seq_model)) == 2 and "encoder" in names
+
+
+def test_progress_line_prints_the_last_epoch_and_at_most_one_line_per_interval(capsys):
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)], name="tiny")
+    model.compile("sgd", "mse")
+    x, y = np.zeros((8, 3), "float32"), np.zeros((8, 1), "float32")
+    model.fit(x, y, epochs=4, verbose=0, callbacks=[training.ProgressLine(min_seconds=60)])
+    (line,) = capsys.readouterr().out.strip().splitlines()
+    assert line.startswith("tiny: epoch 4/4  loss 0") and line.endswith(" s)")
+    model.fit(x, y, epochs=3, verbose=0, callbacks=[training.ProgressLine(min_seconds=0)])
+    assert len(capsys.readouterr().out.strip().splitlines()) == 3
