@@ -36,7 +36,8 @@ lint: $(STAMP)  ## ruff on the library, tests, tools, grading and notebooks
 clean:  ## remove the environments and caches
 	rm -rf $(VENV) .compat .pytest_cache
 
-notebooks: $(STAMP)  ## re-execute every notebook (fast profile) and store it with its outputs
+notebooks: $(STAMP)  ## sync each .ipynb with its .py twin, re-execute (fast profile) and store
+	$(BIN)/jupytext --sync notebooks/*.ipynb
 	$(BIN)/python tools/store_notebook.py notebooks/*.ipynb
 
 results: $(STAMP)  ## rebuild the README's results table from the notebooks' result lines
@@ -44,6 +45,7 @@ results: $(STAMP)  ## rebuild the README's results table from the notebooks' res
 
 colab: $(STAMP)  ## write [tool.course] repository/ref (pyproject.toml) into every badge and setup cell
 	$(BIN)/python tools/colab.py
+	$(BIN)/jupytext --sync notebooks/*.ipynb
 
 wheel: $(STAMP)  ## build dist/course_lib-<version>-py3-none-any.whl (to upload to Colab)
 	$(BIN)/python -m pip wheel --no-deps --no-build-isolation --wheel-dir dist .

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from course_lib import checks, decoding, scratch
+from course_lib import checks, decoding, layers, models, scratch, text
 
 
 def test_compare_reports_shape_mismatch():
@@ -130,7 +130,7 @@ def test_lstm_step_with_gates_in_the_wrong_order_is_caught():
 
 
 def test_notebook_04_checks_accept_correct_solutions(capsys):
-    from course_lib import forecast, models
+    from course_lib import forecast
 
     checks.ex_4_1(scratch.gru_step, strict=True)
     checks.ex_4_2(lambda f, u, reset_after: models.recurrent_param_count("gru", f, u, reset_after),
@@ -162,7 +162,6 @@ def test_windows_off_by_one_are_caught():
 
 
 def test_notebook_05_checks_accept_correct_solutions(capsys):
-    from course_lib import text
 
     def shape(merge_mode, batch, time, units, sequences):
         width = 2 * units if merge_mode == "concat" else units
@@ -253,3 +252,28 @@ def test_no_module_reaches_another_packages_private_names():
                  for number, line in enumerate(path.read_text().splitlines(), start=1)
                  if pattern.search(line) and "# noqa: private" not in line]
     assert not offenders, offenders
+
+
+def _beam_step(scores, log_probs, beam_width):
+    flat = (scores[:, None] + log_probs).ravel()
+    best = np.argsort(-flat, kind="stable")[:beam_width]
+    return flat[best], best // log_probs.shape[1], best % log_probs.shape[1]
+
+
+def _additive_score(query, keys, w_query, w_key, v):
+    return np.tanh((query @ w_query)[:, None, :] + keys @ w_key) @ v
+
+
+def test_notebook_06_reference_solutions_pass(capsys):
+    checks.ex_6_1(_additive_score, strict=True)
+    checks.ex_6_2(lambda s, m: np.asarray(layers.masked_softmax(s[:, None], m))[:, 0],
+                  strict=True)
+    checks.ex_6_3(_beam_step, strict=True)
+    assert capsys.readouterr().out.count("✓") == 3
+
+
+def test_notebook_06_checks_catch_typical_mistakes():
+    with pytest.raises(checks.CheckFailed, match="ex_6_2"):  # softmax over padding too
+        checks.ex_6_2(lambda s, m: np.exp(s) / np.exp(s).sum(-1, keepdims=True) * m, strict=True)
+    with pytest.raises(checks.CheckFailed, match="ex_6_3"):  # best token per beam only
+        checks.ex_6_3(lambda s, lp, k: _beam_step(s[:1], lp[:1], k), strict=True)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from course_lib import data
+from course_lib import data, text
 
 
 def _spec(tmp_path: Path, content: bytes, **overrides) -> data.DatasetFile:
@@ -231,3 +231,24 @@ def test_rt_polarity_is_balanced_and_split_the_same_way_every_time(mirror, monke
     assert sum(labels) == 5331 and len(labels) == 10662
     assert data.load_rt_polarity().test == splits.test
     assert any("\x85" in text for text, _ in splits.train)  # cp1252 ellipsis kept inside lines
+
+
+def test_parse_sentence_pairs_reads_tabs_and_names_a_broken_line():
+    text_ = "Go.\tVa !\tCC-BY 2.0\nHi.\tSalut !\n\n"
+    assert data.parse_sentence_pairs(text_) == [("Go.", "Va !"), ("Hi.", "Salut !")]
+    with pytest.raises(data.DatasetError, match="fra.txt, line 2: expected 'english<TAB>"):
+        data.parse_sentence_pairs("Go.\tVa !\nbroken line\n", "fra.txt")
+
+
+def test_sentence_pairs_split_by_english_sentence_and_filter_length(mirror):
+    splits = data.load_sentence_pairs("fra_eng", max_tokens=5)
+    sides = [{en for en, _ in split} for split in (splits.train, splits.val, splits.test)]
+    assert not (sides[0] & sides[1] or sides[0] & sides[2] or sides[1] & sides[2])
+    assert all(len(text.tokenize(fr)) <= 5 for _, fr in splits.train)
+    assert len(splits.test) > 1000 and splits.test == data.load_sentence_pairs(
+        "fra_eng", max_tokens=5).test
+
+
+def test_unknown_pair_dataset_raises():
+    with pytest.raises(ValueError, match="unknown pair dataset 'deu_eng'"):
+        data.load_sentence_pairs("deu_eng")

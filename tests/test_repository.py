@@ -73,3 +73,15 @@ def test_stored_outputs_carry_no_paths_or_avoidable_warnings(path):
             found += [f"cell {number}: {what}" for what, pattern in UNWANTED_OUTPUT.items()
                       if pattern.search(text)]
     assert not found, found
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_and_its_text_source_agree(path):
+    """The stored .ipynb (with outputs) and its Jupytext twin (.py, the reviewed source) hold
+    the same cells; `make notebooks` syncs them (`jupytext --sync`)."""
+    jupytext = pytest.importorskip("jupytext")
+    source = path.with_suffix(".py")
+    assert source.exists(), f"{source.name} missing: run `jupytext --sync {path}`"
+    text_cells = [(c.cell_type, c.source) for c in jupytext.read(source).cells]
+    stored = [(c["cell_type"], "".join(c["source"])) for c in json.loads(path.read_text())["cells"]]
+    assert text_cells == stored, f"{path.name} and {source.name} differ: run `jupytext --sync`"

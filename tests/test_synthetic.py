@@ -1,7 +1,9 @@
+import datetime
+
 import numpy as np
 import pytest
 
-from course_lib import synthetic
+from course_lib import synthetic, text
 
 
 def test_adding_problem_target_is_sum_of_marked_values():
@@ -49,3 +51,42 @@ def test_delayed_echo_targets_are_inputs_shifted_by_delay():
     assert set(np.unique(x)) == {-1.0, 1.0}
     with pytest.raises(ValueError, match="delay < length"):
         synthetic.delayed_echo(2, length=5, delay=5)
+
+
+def test_date_pairs_are_deterministic_and_each_text_names_its_iso_date():
+    pairs = synthetic.date_pairs(300, seed=5)
+    assert pairs == synthetic.date_pairs(300, seed=5)
+    assert {name for _, _, name in pairs} == set(synthetic.DATE_FORMATS)
+    for written, iso, name in pairs:
+        assert synthetic.DATE_FORMATS[name](datetime.date.fromisoformat(iso)) == written
+
+
+def test_date_formats_match_their_names_on_the_example_date():
+    for name, write in synthetic.DATE_FORMATS.items():
+        assert write(datetime.date(2021, 3, 7)) == name
+
+
+def test_excluded_dates_are_never_drawn_and_unknown_formats_raise():
+    train = synthetic.date_pairs(500, seed=1)
+    held_out = synthetic.date_pairs(500, seed=2, exclude={iso for _, iso, _ in train})
+    assert not {iso for _, iso, _ in train} & {iso for _, iso, _ in held_out}
+    with pytest.raises(ValueError, match="unknown date formats \\['13/03'\\]"):
+        synthetic.date_pairs(1, formats=("13/03",))
+
+
+def test_reversal_pairs_reverse_strings_within_the_length_range():
+    pairs = synthetic.reversal_pairs(200, 3, 6, seed=0)
+    assert all(b == a[::-1] and 3 <= len(a) <= 6 for a, b in pairs)
+    assert {len(a) for a, _ in pairs} == {3, 4, 5, 6}
+
+
+def test_date_task_holds_out_test_dates_and_encodes_both_sets():
+    from course_lib import synthetic
+
+    task = synthetic.date_task(300, n_test=50, batch_size=32)
+    assert not {iso for _, iso, _ in task.train} & set(task.test_iso)
+    assert task.test_source.shape[0] == 50
+    assert sum(int(target.shape[0]) for _, target in task.dataset) == 300
+    assert task.target_vocab.decode(task.target_vocab.encode(task.test_iso[0])) == task.test_iso[0]
+    assert (task.start_id, task.end_id) == (task.target_vocab.id_of(text.START),
+                                            task.target_vocab.id_of(text.END))

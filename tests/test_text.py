@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from course_lib import text
+from course_lib import synthetic, text
 
 
 def test_char_vocabulary_round_trip_and_reserved_ids():
@@ -112,3 +112,29 @@ def test_padded_dataset_declares_its_number_of_batches(boundaries):
                                   bucket_boundaries=boundaries)
     counted = sum(1 for _ in dataset)  # assert_cardinality raises if the declared count is off
     assert int(dataset.cardinality()) == counted
+
+
+def test_tokenize_keeps_apostrophes_and_hyphens_inside_words():
+    assert text.tokenize("J'ai faim, est-ce grave ?") == ["j'ai", "faim", ",", "est-ce",
+                                                          "grave", "?"]
+
+
+def test_teacher_forcing_arrays_shift_the_target_behind_the_start_token():
+    source, target_in, target_out = text.teacher_forcing_arrays([[5, 6, 7], [8]], [[9], [4, 5]],
+                                                                start_id=2, end_id=3)
+    np.testing.assert_array_equal(source, [[5, 6, 7], [8, 0, 0]])
+    np.testing.assert_array_equal(target_in, [[2, 9, 0], [2, 4, 5]])
+    np.testing.assert_array_equal(target_out, [[9, 3, 0], [4, 5, 3]])
+
+
+def test_teacher_forcing_dataset_keeps_every_example_in_length_buckets():
+    pairs = synthetic.reversal_pairs(300, 1, 30, seed=3)
+    vocab = text.char_vocabulary("abcdefghij", specials=(text.START, text.END))
+    sources = vocab.encode_many([a for a, _ in pairs])
+    dataset = text.teacher_forcing_dataset(sources, vocab.encode_many([b for _, b in pairs]),
+                                           2, 3, batch_size=16, bucket_width=8)
+    batches = list(dataset)
+    assert int(dataset.cardinality()) == len(batches)
+    assert sum(len(target_out) for _, target_out in batches) == 300
+    widths = [source.shape[1] for (source, _), _ in batches]
+    assert max(widths) == 30 and min(widths) < 10  # short sentences are not padded to 30

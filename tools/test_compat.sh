@@ -43,7 +43,7 @@ if ! cmp -s "$requirements" "$stamp" 2>/dev/null; then
 fi
 # the test tools (what the dev extra has), without touching the pinned versions above
 "$env/bin/python" -m pip install --quiet "pytest>=8" "nbval>=0.11" "nbformat>=5.9" nbclient \
-  ipykernel "setuptools>=77"
+  "jupytext>=1.16" ipykernel "setuptools>=77"
 
 # The course's own package, from a freshly built wheel, without changing the pinned versions;
 # `pip check` then says whether those versions satisfy the wheel's declared ranges.
