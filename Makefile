@@ -57,5 +57,7 @@ release: $(STAMP)  ## instructors: build the student notebooks in dist/student (
 	$(BIN)/python -m grading release
 
 SUBMISSIONS ?= submissions
-grade: $(STAMP)  ## instructors: grade $(SUBMISSIONS)/ into grades.csv and feedback/
-	$(BIN)/python -m grading grade $(SUBMISSIONS) --out grades.csv --feedback feedback
+JOBS ?= 1
+grade: $(STAMP)  ## instructors: grade $(SUBMISSIONS)/ into grades.csv, gradebook.csv, feedback/
+	$(BIN)/python -m grading grade $(SUBMISSIONS) --out grades.csv --feedback feedback \
+	  --gradebook gradebook.csv --jobs $(JOBS)

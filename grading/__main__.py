@@ -21,6 +21,11 @@ def main(argv: list[str] | None = None) -> None:
     grade.add_argument("--feedback", type=Path, default=Path("feedback"))
     grade.add_argument("--time-limit", type=int, default=60, help="seconds per submission")
     grade.add_argument("--memory-mb", type=int, default=4096, help="memory per submission")
+    grade.add_argument("--jobs", type=int, default=1, help="submissions graded at a time")
+    grade.add_argument("--gradebook", type=Path, default=Path("gradebook.csv"),
+                       help="wide CSV: a row per student, a column per exercise and notebook")
+    grade.add_argument("--gradescope", type=Path, default=None, metavar="FOLDER",
+                       help="also write FOLDER/<student>/<notebook>/results.json")
     args = parser.parse_args(argv)
     if args.command == "release":
         for path in release(REPO / "notebooks", args.out):
@@ -28,10 +33,14 @@ def main(argv: list[str] | None = None) -> None:
         return
     if not args.submissions.is_dir():
         parser.error(f"{args.submissions} is not a folder of .ipynb submissions")
+    if args.jobs < 1:
+        parser.error(f"--jobs must be at least 1, got {args.jobs}")
     rows = grade_folder(args.submissions, args.out, args.feedback, time_limit=args.time_limit,
-                        memory_mb=args.memory_mb)
+                        memory_mb=args.memory_mb, jobs=args.jobs, gradebook=args.gradebook,
+                        gradescope_dir=args.gradescope)
     statuses = collections.Counter(row.status for row in rows)
-    print(f"wrote {len(rows)} rows to {args.out} ({dict(statuses)}); feedback in {args.feedback}")
+    print(f"wrote {len(rows)} rows to {args.out} ({dict(statuses)}); gradebook "
+          f"{args.gradebook}; feedback in {args.feedback}")
 
 
 if __name__ == "__main__":

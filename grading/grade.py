@@ -23,10 +23,19 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
-import numpy as np
 
 from course_lib.checks import EXERCISES, compare
-from grading.markup import Exercise, exercise_id, exercises, notebook_number, preamble
+from grading.markup import (
+    Exercise,
+    exercise_sources,
+    exercises,
+    notebook_number,
+    preamble,
+    references_used,
+    student_of,
+    submitted_cells,
+)
+from grading.runner import decode
 from grading.tests.hidden import HIDDEN
 
 REPO = Path(__file__).resolve().parent.parent
@@ -42,7 +51,9 @@ class Row:
     exercise: str
     points: int
     max_points: int
-    status: str  # ok | partial | wrong | error | missing | timeout | crashed | invalid | tampered
+    # ok | partial | wrong | error | missing | uses_reference | timeout | crashed | invalid |
+    # tampered
+    status: str
     reason: str
 
 
@@ -65,44 +76,12 @@ def hidden_cases(ex_id: str) -> list:
 def load_assignments(notebooks_dir: Path) -> dict[int, Assignment]:
     """Every source notebook's exercises and hidden cases, keyed by notebook number."""
     assignments = {}
-    for path in sorted(notebooks_dir.glob("[0-9][0-9]_*.ipynb")):
+    for path in sorted(notebooks_dir.glob("[0-9]*_*.ipynb")):
         notebook = nbformat.read(path, as_version=4)
         found = exercises(notebook)
-        assignments[int(path.name[:2])] = Assignment(
+        assignments[notebook_number(path)] = Assignment(
             path.stem, preamble(notebook), found, {ex_id: hidden_cases(ex_id) for ex_id in found})
     return assignments
-
-
-def student_of(path: Path, root: Path) -> str:
-    """``root/alice/03_lstm.ipynb`` -> alice; ``root/alice__03_lstm.ipynb`` -> alice."""
-    relative = path.relative_to(root)
-    if len(relative.parts) > 1:
-        return relative.parts[0]
-    return path.stem.split("__")[0]
-
-
-def submitted_cells(path: Path) -> tuple[nbformat.NotebookNode | None, str]:
-    """The submission read as a notebook (any nbformat 4 minor version, metadata optional), or
-    None with the reason."""
-    try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-        return nbformat.from_dict(raw), ""
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        return None, (f"not a readable .ipynb ({type(error).__name__}: {error}); download the "
-                      f"notebook again with File → Download (.ipynb) and resubmit")
-
-
-def exercise_sources(notebook: nbformat.NotebookNode) -> dict[str, list[str]]:
-    """Every submitted cell marked ``# EXERCISE ex_N_M``, by id, in notebook order (a duplicated
-    cell runs after the earlier one, so its definition wins)."""
-    sources: dict[str, list[str]] = {}
-    for cell in notebook.get("cells", []):
-        source = cell.get("source", "")
-        source = "".join(source) if isinstance(source, list) else str(source)
-        ex_id = exercise_id(source) if cell.get("cell_type") == "code" else None
-        if ex_id is not None:
-            sources.setdefault(ex_id, []).append(source)
-    return sources
 
 
 def _limits(memory_mb: int, seconds: int):
@@ -123,6 +102,7 @@ def run_submission(assignment: Assignment, sources: dict[str, list[str]], time_l
            "cell_seconds": 3 * case_seconds,  # a cell may import things; a call should not
            "exercises": [
         {"id": ex_id, "function": exercise.function, "sources": sources[ex_id],
+         "references": list(EXERCISES[ex_id].references),
          "cases": [(case.args, case.kwargs) for case in assignment.cases[ex_id]]}
         for ex_id, exercise in assignment.exercises.items() if ex_id in sources]}
     with tempfile.TemporaryDirectory(prefix="grade_") as work:
@@ -165,22 +145,6 @@ def _read_records(path: Path) -> list[dict]:
     return records
 
 
-def decode(answer):
-    """Inverse of :func:`grading.runner.encode`."""
-    if not isinstance(answer, dict):
-        raise ValueError("malformed answer")
-    if "seq" in answer:
-        return tuple(decode(item) for item in answer["seq"])
-    if "array" in answer:
-        if answer.get("dtype") == "bool":
-            return np.asarray(answer["array"], dtype=bool)
-        return np.asarray([float(v) for v in answer["array"]]).reshape(answer["shape"])
-    for kind, cast in (("bool", bool), ("int", int), ("float", float)):
-        if kind in answer:
-            return cast(answer[kind])
-    raise ValueError("malformed answer")
-
-
 def score(assignment: Assignment, student: str, sources: dict[str, list[str]],
           records: list[dict], stopped: str | None) -> list[Row]:
     """One row per exercise of the assignment."""
@@ -190,9 +154,15 @@ def score(assignment: Assignment, student: str, sources: dict[str, list[str]],
         row = Row(student, assignment.name, ex_id, 0, len(cases), "", "")
         mine = [r for r in records if r.get("id") == ex_id]
         error = next((r.get("reason", "") for r in mine if r.get("event") == "error"), None)
+        used = (references_used(sources.get(ex_id, []), EXERCISES[ex_id].references)
+                or sorted({r["uses"] for r in mine if r.get("uses")}))
         if ex_id not in sources:
             row.status, row.reason = "missing", (
                 f"no cell marked '# EXERCISE {ex_id}' (keep that line in the exercise cell)")
+        elif used:
+            row.status, row.reason = "uses_reference", (
+                f"the solution calls {', '.join(used)}, the library's own answer to this "
+                f"exercise; write it yourself (the self-check may use it, the answer may not)")
         elif error is not None:
             row.status, row.reason = "error", str(error)
         else:
@@ -236,23 +206,44 @@ def _fingerprint(directory: Path) -> dict[Path, bytes]:
 
 def grade_folder(submissions: Path, out_csv: Path, feedback_dir: Path | None = None,
                  notebooks_dir: Path = REPO / "notebooks", time_limit: int = 60,
-                 memory_mb: int = 4096, case_seconds: int = 10) -> list[Row]:
-    """Grade every ``*.ipynb`` under ``submissions``; write ``out_csv`` (atomically, at the end)
-    and, with ``feedback_dir``, one Markdown file per student. Returns the rows."""
+                 memory_mb: int = 4096, case_seconds: int = 10, jobs: int = 1,
+                 gradebook: Path | None = None, gradescope_dir: Path | None = None) -> list[Row]:
+    """Grade every ``*.ipynb`` under ``submissions``; write ``out_csv`` (one row per student
+    and exercise, atomically, at the end) and, when asked, one Markdown feedback file per
+    student, a wide ``gradebook`` CSV and a Gradescope-style ``results.json`` per submission.
+
+    ``jobs`` submissions are graded at a time, each in its own limited process; a line per
+    submission reports progress. Expected answers are computed before any submission runs.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    if jobs < 1:
+        raise ValueError(f"jobs must be at least 1, got {jobs}")
     assignments = load_assignments(notebooks_dir)
     hidden_files = _fingerprint(HIDDEN_DIR)
-    rows: list[Row] = []
-    for path in sorted(submissions.rglob("*.ipynb")):
-        if ".ipynb_checkpoints" in path.parts:
-            continue
+    paths = [path for path in sorted(submissions.rglob("*.ipynb"))
+             if ".ipynb_checkpoints" not in path.parts]
+
+    def one(numbered: tuple[int, Path]) -> list[Row]:
+        number, path = numbered
         started = time.perf_counter()
-        rows.extend(grade_one(path, submissions, assignments, time_limit, memory_mb,
-                              case_seconds, hidden_files))
-        print(f"graded {path.relative_to(submissions)} in {time.perf_counter() - started:.1f} s",
-              flush=True)
+        rows = grade_one(path, submissions, assignments, time_limit, memory_mb, case_seconds,
+                         hidden_files)
+        points = sum(r.points for r in rows), sum(r.max_points for r in rows)
+        print(f"[{number}/{len(paths)}] {path.relative_to(submissions)}: {points[0]}/"
+              f"{points[1]} in {time.perf_counter() - started:.1f} s", flush=True)
+        return rows
+
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        per_file = list(pool.map(one, enumerate(paths, start=1)))
+    rows = [row for rows in per_file for row in rows]
     write_csv(rows, out_csv)
     if feedback_dir is not None:
         write_feedback(rows, feedback_dir)
+    if gradebook is not None:
+        write_gradebook(rows, gradebook)
+    if gradescope_dir is not None:
+        write_gradescope(per_file, gradescope_dir)
     return rows
 
 
@@ -311,3 +302,54 @@ def write_feedback(rows: list[Row], feedback_dir: Path) -> None:
         digest = hashlib.sha1(student.encode()).hexdigest()[:6]
         safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in student) or digest
         (feedback_dir / f"{safe}.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+    with os.fdopen(handle, "w", newline="", encoding="utf-8") as stream:
+        stream.write(text)
+    os.replace(temporary, path)
+
+
+def write_gradebook(rows: list[Row], path: Path) -> None:
+    """A wide CSV for a gradebook: one row per student; a column per exercise
+    (``03_lstm ex_3_1``), one per notebook (its total), and ``total``; the last line gives the
+    maximum of each column."""
+    import io
+
+    exercises_seen = list(dict.fromkeys((r.notebook, r.exercise) for r in rows
+                                        if r.exercise != "-"))
+    notebooks_seen = list(dict.fromkeys(notebook for notebook, _ in exercises_seen))
+    maxima = {key: max(r.max_points for r in rows if (r.notebook, r.exercise) == key)
+              for key in exercises_seen}
+    stream = io.StringIO()
+    writer = csv.writer(stream)
+    writer.writerow(["student", *(f"{n} {e}" for n, e in exercises_seen), *notebooks_seen,
+                     "total"])
+    for student in sorted({r.student for r in rows}):
+        points = {(r.notebook, r.exercise): r.points for r in rows if r.student == student}
+        per_exercise = [points.get(key, 0) for key in exercises_seen]
+        per_notebook = [sum(points.get(key, 0) for key in exercises_seen if key[0] == notebook)
+                        for notebook in notebooks_seen]
+        writer.writerow([student, *per_exercise, *per_notebook, sum(per_exercise)])
+    notebook_maxima = [sum(m for (n, _), m in maxima.items() if n == notebook)
+                       for notebook in notebooks_seen]
+    writer.writerow(["(maximum)", *maxima.values(), *notebook_maxima, sum(maxima.values())])
+    _atomic_write(path, stream.getvalue())
+
+
+def write_gradescope(per_file: list[list[Row]], folder: Path) -> None:
+    """``folder/<student>/<notebook>/results.json`` per submission, in Gradescope's autograder
+    format: ``{"score", "tests": [{"name", "score", "max_score", "output", "status"}]}``."""
+    for rows in per_file:
+        if not rows:
+            continue
+        tests = [{"name": f"{r.notebook} {r.exercise}", "score": r.points,
+                  "max_score": r.max_points, "output": f"{r.status}: {r.reason}".strip(": "),
+                  "status": "passed" if r.status == "ok" else "failed"} for r in rows]
+        result = {"score": sum(r.points for r in rows), "tests": tests}
+        safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in rows[0].student)
+        _atomic_write(folder / (safe or "unknown") / rows[0].notebook / "results.json",
+                      json.dumps(result, indent=1) + "\n")
+

@@ -1,4 +1,6 @@
-"""The exercise markup of the course notebooks, read from cell *sources* (Colab drops metadata).
+"""The exercise markup of the course notebooks, read from cell *sources* (Colab drops metadata),
+and the reading of submissions: which student and which notebook a file is, its exercise cells,
+and whether a cell reaches for the exercise's reference.
 
 An exercise cell is a code cell containing the line ``# EXERCISE ex_<notebook>_<number>``; its
 solution lies between ``# BEGIN SOLUTION`` and ``# END SOLUTION`` lines; the function the
@@ -9,6 +11,7 @@ exercise asks for is the first ``def`` in the cell, and the next cell calls its 
 from __future__ import annotations
 
 import ast
+import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +20,7 @@ import nbformat
 
 EXERCISE_LINE = re.compile(r"^# EXERCISE (ex_\d+_\d+)\s*$", re.M)
 SOLUTION = re.compile(r"^([ \t]*)# BEGIN SOLUTION\s*\n.*?^[ \t]*# END SOLUTION[ \t]*$", re.M | re.S)
-BOOTSTRAP_MODULES = {"importlib", "importlib.util", "os", "subprocess", "sys"}
+BOOTSTRAP_MODULES = {"glob", "importlib", "importlib.util", "os", "subprocess", "sys"}
 
 
 @dataclass(frozen=True)
@@ -76,7 +79,106 @@ def preamble(notebook: nbformat.NotebookNode) -> str:
     raise ValueError("no setup cell importing course_lib found")
 
 
-def notebook_number(path: Path) -> int | None:
-    """The course notebook a file name points to (``03_lstm.ipynb``, ``alice_03_lstm``…)."""
-    match = re.search(r"(?:^|[^0-9])0?([1-9])_", path.name)
-    return int(match.group(1)) if match else None
+def notebook_number(name: str | Path) -> int | None:
+    """The course notebook a file name points to, numbers of any width: ``03_lstm.ipynb`` -> 3,
+    ``10_scaling_and_serving.ipynb`` -> 10, ``alice_12345_67890_03_lstm (1).ipynb`` -> 3 (the
+    last ``<digits>_<letter>`` in the name), or None."""
+    matches = re.findall(r"(?:^|[^0-9])(\d+)_[A-Za-z]", Path(name).name)
+    return int(matches[-1]) if matches else None
+
+
+# LMS bulk downloads: Canvas "<login>[_LATE]_<user id>_<submission id>_<file>", Moodle
+# "<Full Name>_<id>_assignsubmission_file_<file>" (sometimes one folder per student).
+LMS_NAMES = (
+    re.compile(r"^(?P<student>.+?)_\d+_assignsubmission_file_?(?P<file>.*)$"),
+    re.compile(r"^(?P<student>[^_]+?)(?:_LATE)?_\d+_\d+_(?P<file>.+)$"),
+)
+
+
+def student_of(path: Path, root: Path) -> str:
+    """Who submitted ``path``: ``root/alice/03_lstm.ipynb`` -> alice, ``alice__03_lstm.ipynb``
+    -> alice, Canvas ``smithjane_LATE_12345_67890_03_lstm.ipynb`` -> smithjane, Moodle
+    ``Jane Smith_4321_assignsubmission_file_03_lstm.ipynb`` (or a folder of that name) ->
+    Jane Smith."""
+    relative = path.relative_to(root)
+    for part in (relative.parts[0], path.stem) if len(relative.parts) > 1 else (path.stem,):
+        for pattern in LMS_NAMES:
+            match = pattern.match(part)
+            if match:
+                return match.group("student").strip()
+    if len(relative.parts) > 1:
+        return relative.parts[0]
+    return path.stem.split("__")[0]
+
+
+def submitted_cells(path: Path) -> tuple[nbformat.NotebookNode | None, str]:
+    """The submission read as a notebook (any nbformat 4 minor version, metadata optional), or
+    None with the reason."""
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        return nbformat.from_dict(raw), ""
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        return None, (f"not a readable .ipynb ({type(error).__name__}: {error}); download the "
+                      f"notebook again with File → Download (.ipynb) and resubmit")
+
+
+def exercise_sources(notebook: nbformat.NotebookNode) -> dict[str, list[str]]:
+    """Every submitted cell marked ``# EXERCISE ex_N_M``, by id, in notebook order (a duplicated
+    cell runs after the earlier one, so its definition wins)."""
+    sources: dict[str, list[str]] = {}
+    for cell in notebook.get("cells", []):
+        source = cell.get("source", "")
+        source = "".join(source) if isinstance(source, list) else str(source)
+        ex_id = exercise_id(source) if cell.get("cell_type") == "code" else None
+        if ex_id is not None:
+            sources.setdefault(ex_id, []).append(source)
+    return sources
+
+
+def _dotted(node: ast.AST) -> str | None:
+    """``a.b.c`` of a Name/Attribute chain, or None."""
+    parts = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if isinstance(node, ast.Name):
+        return ".".join([node.id, *reversed(parts)])
+    return None
+
+
+def references_used(sources: list[str], references: tuple[str, ...]) -> list[str]:
+    """The references (``"course_lib.scratch.lstm_step"``) that the cells' code names — as
+    ``scratch.lstm_step``, ``course_lib.scratch.lstm_step``, ``from course_lib.scratch import
+    lstm_step`` or via ``getattr(scratch, "lstm_step")`` — and any import of the grader
+    (``grading``). Read from the source only; nothing is run."""
+    found, trees = [], []
+    for source in sources:
+        try:
+            trees.append(ast.parse(source))
+        except SyntaxError:
+            continue
+    aliases = {"tf": "tensorflow", "np": "numpy"}  # the notebooks' own import names
+    aliases |= {alias.asname: alias.name for tree in trees for node in ast.walk(tree)
+                if isinstance(node, ast.Import) for alias in node.names if alias.asname}
+    for tree in trees:
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import | ast.ImportFrom):
+                modules = ([alias.name for alias in node.names] if isinstance(node, ast.Import)
+                           else [node.module or ""])
+                if any(m == "grading" or m.startswith("grading.") for m in modules):
+                    found.append("the grader (grading)")
+            for dotted in references:
+                module, _, name = dotted.rpartition(".")
+                short = module.rpartition(".")[2]
+                if isinstance(node, ast.Attribute) and node.attr == name:
+                    owner = _dotted(node.value) or ""
+                    owner = aliases.get(owner, owner)
+                    if owner.rpartition(".")[2] == short:
+                        found.append(dotted)
+                elif isinstance(node, ast.ImportFrom) and (node.module or "").endswith(short) \
+                        and any(alias.name == name for alias in node.names):
+                    found.append(dotted)
+                elif isinstance(node, ast.Call) and _dotted(node.func) == "getattr" and any(
+                        isinstance(arg, ast.Constant) and arg.value == name for arg in node.args):
+                    found.append(dotted)
+    return sorted(set(found))

@@ -46,8 +46,98 @@ def _float(value) -> float | str:
     return value if math.isfinite(value) else repr(value)  # 'nan', 'inf', '-inf'
 
 
+def decode(answer):
+    """Inverse of :func:`encode` (run by the grader on the answers it reads back)."""
+    if not isinstance(answer, dict):
+        raise ValueError("malformed answer")
+    if "seq" in answer:
+        return tuple(decode(item) for item in answer["seq"])
+    if "array" in answer:
+        if answer.get("dtype") == "bool":
+            return np.asarray(answer["array"], dtype=bool)
+        return np.asarray([float(v) for v in answer["array"]]).reshape(answer["shape"])
+    for kind, cast in (("bool", bool), ("int", int), ("float", float)):
+        if kind in answer:
+            return cast(answer[kind])
+    raise ValueError("malformed answer")
+
+
 def _on_alarm(signum, frame):
     raise CaseTimeout
+
+
+class ReferenceUsed(Exception):
+    """The submitted function called a library function that is the exercise's reference."""
+
+
+def _tripwire(dotted: str):
+    def called(*args, **kwargs):
+        raise ReferenceUsed(dotted)
+    return called
+
+
+def guard_references(references: list[str]) -> list[tuple]:
+    """Replace each ``module.name`` reference by a function that raises :class:`ReferenceUsed`
+    — in its module and in every loaded course or TensorFlow module that holds it by name.
+    Returns what :func:`restore` needs to undo it."""
+    import importlib
+
+    replaced = []
+    for dotted in references:
+        module_name, _, name = dotted.rpartition(".")
+        try:
+            original = getattr(importlib.import_module(module_name), name)
+        except (ImportError, AttributeError):
+            continue
+        wire = _tripwire(dotted)
+        for loaded in list(sys.modules.values()):
+            if getattr(loaded, "__name__", "").startswith(("course_lib", "tensorflow")) and \
+                    getattr(loaded, name, None) is original:
+                setattr(loaded, name, wire)
+                replaced.append((loaded, name, original))
+    return replaced
+
+
+def restore(replaced: list[tuple]) -> None:
+    for module, name, original in replaced:
+        setattr(module, name, original)
+
+
+def run_cells(exercise: dict, base: dict, seconds: int) -> tuple[object | None, str | None]:
+    """Run an exercise's cells in a copy of ``base``; return the function the exercise asks
+    for, or None and why not."""
+    namespace = dict(base)
+    try:
+        signal.alarm(seconds)
+        for number, source in enumerate(exercise["sources"], start=1):
+            exec(compile(source, f"<{exercise['id']} cell {number}>", "exec"), namespace)
+        signal.alarm(0)
+    except CaseTimeout:
+        return None, f"the exercise cell ran past the time limit ({seconds} s)"
+    except BaseException as error:  # noqa: BLE001 - anything a cell raises is graded
+        signal.alarm(0)
+        return None, f"the exercise cell raised {type(error).__name__}: {error}"[:300]
+    function = namespace.get(exercise["function"])
+    if not callable(function):
+        return None, f"the exercise cell does not define {exercise['function']}()"
+    return function, None
+
+
+def run_case(function, args: tuple, kwargs: dict, seconds: int) -> dict:
+    """One call under an alarm: ``{"answer": ...}``, ``{"error": ...}`` or ``{"uses": ...}``."""
+    try:
+        signal.alarm(seconds)
+        answer = encode(function(*args, **kwargs))
+        signal.alarm(0)
+        return {"answer": answer}
+    except CaseTimeout:
+        return {"error": f"ran past the time limit ({seconds} s)"}
+    except ReferenceUsed as used:
+        signal.alarm(0)
+        return {"uses": str(used)}
+    except BaseException as error:  # noqa: BLE001
+        signal.alarm(0)
+        return {"error": f"raised {type(error).__name__}: {error}"[:300]}
 
 
 def main(job_dir: Path) -> None:
@@ -64,39 +154,15 @@ def main(job_dir: Path) -> None:
     exec(compile(job["preamble"], "<setup imports>", "exec"), base)
     for exercise in job["exercises"]:
         emit(id=exercise["id"], event="start")
-        namespace = dict(base)
-        try:
-            signal.alarm(job["cell_seconds"])
-            for number, source in enumerate(exercise["sources"], start=1):
-                exec(compile(source, f"<{exercise['id']} cell {number}>", "exec"), namespace)
-            signal.alarm(0)
-        except CaseTimeout:
-            emit(id=exercise["id"], event="error", reason="the exercise cell ran past the time "
-                 f"limit ({job['cell_seconds']} s)")
-            continue
-        except BaseException as error:  # noqa: BLE001 - anything a cell raises is graded
-            signal.alarm(0)
-            emit(id=exercise["id"], event="error",
-                 reason=f"the exercise cell raised {type(error).__name__}: {error}"[:300])
-            continue
-        function = namespace.get(exercise["function"])
-        if not callable(function):
-            emit(id=exercise["id"], event="error",
-                 reason=f"the exercise cell does not define {exercise['function']}()")
-            continue
-        for number, (args, kwargs) in enumerate(exercise["cases"]):
-            try:
-                signal.alarm(job["case_seconds"])
-                answer = encode(function(*args, **kwargs))
-                signal.alarm(0)
-                emit(id=exercise["id"], case=number, answer=answer)
-            except CaseTimeout:
+        guarded = guard_references(exercise.get("references", []))
+        function, problem = run_cells(exercise, base, job["cell_seconds"])
+        if function is None:
+            emit(id=exercise["id"], event="error", reason=problem)
+        else:
+            for number, (args, kwargs) in enumerate(exercise["cases"]):
                 emit(id=exercise["id"], case=number,
-                     error=f"ran past the time limit ({job['case_seconds']} s)")
-            except BaseException as error:  # noqa: BLE001
-                signal.alarm(0)
-                emit(id=exercise["id"], case=number,
-                     error=f"raised {type(error).__name__}: {error}"[:300])
+                     **run_case(function, args, kwargs, job["case_seconds"]))
+        restore(guarded)
     emit(event="done")
 
 

@@ -225,8 +225,12 @@ print(f"probe gradient norm without clipping: first {log_free.norms[0]:.3g}, "
 print(f"final loss: {loss_free[-1]:.3f} without clipping, {loss_clip[-1]:.3f} with "
       f"(predicting the mean: {ADDING_BASELINE_MSE:.3f})")
 runtime.report("exploding_final_mse_clipped", loss_clip[-1])
-assert max(loss_free) > 1e3 * max(loss_clip), "the unclipped run should blow up"
-assert loss_clip[-1] < ADDING_BASELINE_MSE < loss_free[-1], "only the clipped run should learn"
+# "blew up": a loss 1000x the clipped run's worst, or no longer a number at all (the full
+# profile's longer epochs overflow to NaN within the first one)
+blew_up = not np.all(np.isfinite(loss_free)) or max(loss_free) > 1e3 * max(loss_clip)
+assert blew_up, "the unclipped run should blow up"
+assert loss_clip[-1] < ADDING_BASELINE_MSE and not loss_free[-1] < ADDING_BASELINE_MSE, \
+    "only the clipped run should learn"
 
 # %% [markdown]
 # In the `fast` profile the unclipped run's first-epoch loss is in the tens of millions, with a probe gradient norm in the thousands. The weights survive the blow-up but settle on a nearly constant prediction: the loss stays at about 0.176, just above the baseline, and the gradient norm drops to about 0.1, since a flat model gets flat gradients. The clipped run never exceeds a loss of about 0.4 and keeps improving below the baseline. Its probe gradient norm still ranges from below 1 to over 100, often far above the limit of 1. Clipping does not make the model's gradients small; it bounds the *step* the optimizer takes along them.

@@ -143,12 +143,19 @@ assert best_rate not in (min(rate), max(rate)), "the best learning rate should b
 assert rate[min(rate)]["val_loss"] > rate[best_rate]["val_loss"] + 0.3, "too low: far too slow"
 assert rate[max(rate)]["val_loss"] > rate[best_rate]["val_loss"] + 0.05, "too high: worse again"
 assert hidden[16]["val_loss"] > hidden[64]["val_loss"] + 0.1, "16 units should be too few"
-assert hidden[128]["val_loss"] > hidden[64]["val_loss"] - 0.1, "no large gain past 64 units here"
-assert layers[2]["val_loss"] > layers[1]["val_loss"] - 0.02, "a second layer should not help here"
-assert dropout[0.3]["val_loss"] > dropout[0.0]["val_loss"] - 0.02, "dropout should not help here"
-assert batch[8]["val_loss"] < batch[32]["val_loss"] < batch[128]["val_loss"], \
-    "at a fixed number of characters, smaller batches (more updates) should win"
-assert window[10]["val_loss"] < window[200]["val_loss"], "short windows: more updates here"
+# What one short pass shows; a longer budget (the full profile) is expected to change these,
+# which is the point of section 3, so they are claimed for the fast profile only.
+budget_effects = {
+    "no large gain past 64 units": hidden[128]["val_loss"] > hidden[64]["val_loss"] - 0.1,
+    "a second layer does not help": layers[2]["val_loss"] > layers[1]["val_loss"] - 0.02,
+    "dropout does not help": dropout[0.3]["val_loss"] > dropout[0.0]["val_loss"] - 0.02,
+    "smaller batches (more updates) win":
+        batch[8]["val_loss"] < batch[32]["val_loss"] < batch[128]["val_loss"],
+    "short windows (more updates) win": window[10]["val_loss"] < window[200]["val_loss"]}
+for claim, holds in budget_effects.items():
+    print(f"{PROFILE} profile: {claim}: {'yes' if holds else 'no'}")
+if PROFILE == "fast":
+    assert all(budget_effects.values()), budget_effects
 spread = {title: max(r["val_loss"] for r in results.values())
           - min(r["val_loss"] for r in results.values()) for title, results in sweeps.items()}
 print("spread of validation loss within each sweep: "

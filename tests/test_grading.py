@@ -143,6 +143,17 @@ SUBMISSIONS = {
                                      "def simple_rnn_param_count(features, units):\n"
                                      "    return units * (features + units + 1)\n"),
     "memory_hog": _replace("ex_1_1", "hog = bytearray(16 * 2**30)\n"),
+    "calls_reference": _replace("ex_1_1", "def rnn_step(x_t, h_prev, kernel, recurrent, bias):\n"
+                                          "    return scratch.rnn_step(x_t, h_prev, kernel, "
+                                          "recurrent, bias)\n"),
+    "hides_reference": _replace("ex_1_1", "import importlib\n"
+                                          "_lib = importlib.import_module("
+                                          "'course_lib.' + 'scratch')\n"
+                                          "def rnn_step(*args):\n"
+                                          "    return vars(_lib)['rnn_' + 'step'](*args)\n"),
+    "imports_grader": _replace("ex_1_2", "from grading.tests import hidden\n"
+                                         "def simple_rnn_param_count(features, units):\n"
+                                         "    return units * (features + units + 1)\n"),
     "monkeypatch": _replace("ex_1_2", "import course_lib.checks, grading.grade\n"
                                       "course_lib.checks.compare = lambda *a, **k: None\n"
                                       "grading.grade.compare = lambda *a, **k: None\n"
@@ -175,7 +186,11 @@ EXPECTED = {  # student -> {exercise: (points, status, words in the reason)}
     "huge_print": {"ex_1_2": (3, "ok", "")},
     "memory_hog": {"ex_1_1": (0, "error", "MemoryError"), "ex_1_2": (3, "ok", "")},
     "tamper": {"ex_1_1": (0, "tampered", "restored"), "ex_1_2": (0, "tampered", "restored")},
-    "monkeypatch": {"ex_1_2": (0, "wrong", "expected")},
+    "monkeypatch": {"ex_1_2": (0, "uses_reference", "the grader")},
+    "calls_reference": {"ex_1_1": (0, "uses_reference", "course_lib.scratch.rnn_step"),
+                        "ex_1_2": (3, "ok", "")},
+    "hides_reference": {"ex_1_1": (0, "uses_reference", "course_lib.scratch.rnn_step")},
+    "imports_grader": {"ex_1_2": (0, "uses_reference", "the grader (grading)")},
     "not_json": {"ex_1_1": (0, "invalid", "Download")},
 }
 
@@ -229,3 +244,55 @@ def test_unknown_notebook_and_student_names():
     assert grade.student_of(Path("r/bob__03_lstm.ipynb"), Path("r")) == "bob"
     assert markup.notebook_number(Path("Copy of 03_lstm.ipynb")) == 3
     assert markup.notebook_number(Path("homework.ipynb")) is None
+
+
+@pytest.mark.parametrize("name,student,number", [
+    ("smithjane_12345_67890_03_lstm.ipynb", "smithjane", 3),             # Canvas
+    ("smithjane_LATE_12345_67890_03_lstm-1.ipynb", "smithjane", 3),      # Canvas, late, resent
+    ("Jane Smith_4321_assignsubmission_file_10_scaling.ipynb", "Jane Smith", 10),  # Moodle
+    ("Jane Smith_4321_assignsubmission_file_/01_vanilla_rnn.ipynb", "Jane Smith", 1),
+    ("alice__12_future_topic.ipynb", "alice", 12),
+    ("bob/Copy of 05_bidirectional_deep (2).ipynb", "bob", 5),
+])
+def test_lms_bulk_download_names_give_one_student_and_the_notebook(name, student, number):
+    root = Path("r")
+    assert grade.student_of(root / name, root) == student
+    assert markup.notebook_number(root / name) == number
+
+
+def test_static_reference_detection_reads_names_imports_and_getattr():
+    refs = ("course_lib.scratch.lstm_step", "tensorflow.clip_by_global_norm")
+    used = markup.references_used
+    assert used(["return scratch.lstm_step(x)"], refs) == ["course_lib.scratch.lstm_step"]
+    assert used(["from course_lib.scratch import lstm_step"], refs) == [refs[0]]
+    assert used(["getattr(scratch, 'lstm_step')"], refs) == [refs[0]]
+    assert used(["import tensorflow as tf\ntf.clip_by_global_norm(g, 1)"], refs) == [refs[1]]
+    assert used(["import grading.grade"], refs) == ["the grader (grading)"]
+    assert used(["def lstm_step(x):\n    return np.tanh(x)"], refs) == []
+
+
+def test_parallel_grading_exports_a_gradebook_and_gradescope_results(tmp_path):
+    submissions = tmp_path / "canvas"
+    submissions.mkdir()
+    shutil.copy(SOURCE_01, submissions / "smithjane_12345_67890_01_vanilla_rnn.ipynb")
+    wrong = _read(SOURCE_01)
+    SUBMISSIONS["wrong"](wrong)
+    nbformat.write(wrong, submissions / "doejohn_LATE_222_333_01_vanilla_rnn.ipynb")
+    rows = grade.grade_folder(submissions, tmp_path / "grades.csv", jobs=2,
+                              gradebook=tmp_path / "gradebook.csv",
+                              gradescope_dir=tmp_path / "gradescope", time_limit=60)
+    assert {row.student for row in rows} == {"smithjane", "doejohn"}
+    with open(tmp_path / "gradebook.csv", newline="") as handle:
+        book = list(csv.reader(handle))
+    assert book[0] == ["student", "01_vanilla_rnn ex_1_1", "01_vanilla_rnn ex_1_2",
+                       "01_vanilla_rnn ex_1_3", "01_vanilla_rnn", "total"]
+    assert book[1] == ["doejohn", "3", "0", "2", "5", "5"]
+    assert book[2] == ["smithjane", "3", "3", "3", "9", "9"]
+    assert book[3][0] == "(maximum)" and book[3][-1] == "9"
+    import json
+
+    result = json.loads((tmp_path / "gradescope" / "doejohn" / "01_vanilla_rnn" /
+                         "results.json").read_text())
+    assert result["score"] == 5 and len(result["tests"]) == 3
+    assert {"name", "score", "max_score", "output"} <= set(result["tests"][1])
+    assert result["tests"][1]["score"] == 0 and "wrong" in result["tests"][1]["output"]
