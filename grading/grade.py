@@ -39,7 +39,17 @@ from grading.runner import decode
 from grading.tests.hidden import HIDDEN
 
 REPO = Path(__file__).resolve().parent.parent
-HIDDEN_DIR = Path(__file__).resolve().parent / "tests"
+GRADING_DIR = Path(__file__).resolve().parent
+HIDDEN_DIR = GRADING_DIR / "tests"
+RUNNER, SUPERVISOR = GRADING_DIR / "runner.py", GRADING_DIR / "supervise.py"
+
+
+def guarded_folders() -> tuple[Path, ...]:
+    """What a submission must not change: the grader, and the installed course_lib with which
+    the next submissions' expected answers would be computed."""
+    import course_lib
+
+    return GRADING_DIR, Path(course_lib.__file__).resolve().parent
 FIELDS = ("student", "notebook", "exercise", "points", "max_points", "status", "reason")
 MAX_RESULTS_BYTES = 5_000_000
 
@@ -109,18 +119,23 @@ def run_submission(assignment: Assignment, sources: dict[str, list[str]], time_l
         job_dir = Path(work)
         (job_dir / "job.pkl").write_bytes(pickle.dumps(job))
         env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": work,
-               "PYTHONPATH": str(REPO), "CUDA_VISIBLE_DEVICES": "", "TF_CPP_MIN_LOG_LEVEL": "3",
-               "MPLBACKEND": "Agg", "OMP_NUM_THREADS": "1"}
-        process = subprocess.Popen([sys.executable, "-m", "grading.runner", work], cwd=work,
-                                   env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                   stderr=subprocess.DEVNULL,
+               "CUDA_VISIBLE_DEVICES": "", "TF_CPP_MIN_LOG_LEVEL": "3", "MPLBACKEND": "Agg",
+               "OMP_NUM_THREADS": "1"}
+        # -I: no PYTHONPATH, no script folder on sys.path, so the runner cannot import grading;
+        # course_lib comes from the installed package. The supervisor kills whatever the runner
+        # leaves behind (see grading/supervise.py).
+        command = [sys.executable, "-I", str(SUPERVISOR), str(time_limit), str(memory_mb), "--",
+                   sys.executable, "-I", str(RUNNER), work]
+        process = subprocess.Popen(command, cwd=work, env=env, stdin=subprocess.DEVNULL,
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                    preexec_fn=_limits(memory_mb, time_limit))
         stopped = None
         try:
-            process.wait(timeout=time_limit)
+            process.wait(timeout=time_limit + 30)  # the supervisor stops at time_limit itself
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
+        if process.returncode in (124, -signal.SIGKILL):
             stopped = f"the submission ran past the time limit ({time_limit} s)"
         records = _read_records(job_dir / "results.jsonl")
         if stopped is None and not any(r.get("event") == "done" for r in records):
@@ -200,8 +215,25 @@ def _points(ex_id: str, cases: list, records: list[dict]) -> tuple[int, str]:
     return points, first_hint[:300]
 
 
-def _fingerprint(directory: Path) -> dict[Path, bytes]:
-    return {p: p.read_bytes() for p in sorted(directory.rglob("*.py"))}
+def _fingerprint(folders: tuple[Path, ...] | None = None) -> dict[Path, bytes]:
+    """The content of every file in the guarded folders (caches excluded)."""
+    return {p: p.read_bytes() for folder in (folders or guarded_folders())
+            for p in sorted(folder.rglob("*"))
+            if p.is_file() and "__pycache__" not in p.parts}
+
+
+def _restore(saved: dict[Path, bytes]) -> bool:
+    """Put the guarded files back as ``saved``; True if anything had changed."""
+    now = _fingerprint()
+    if now == saved:
+        return False
+    for path in set(now) - set(saved):
+        path.unlink()
+    for path, content in saved.items():
+        if now.get(path) != content:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(content)
+    return True
 
 
 def grade_folder(submissions: Path, out_csv: Path, feedback_dir: Path | None = None,
@@ -220,7 +252,7 @@ def grade_folder(submissions: Path, out_csv: Path, feedback_dir: Path | None = N
     if jobs < 1:
         raise ValueError(f"jobs must be at least 1, got {jobs}")
     assignments = load_assignments(notebooks_dir)
-    hidden_files = _fingerprint(HIDDEN_DIR)
+    hidden_files = _fingerprint()
     paths = [path for path in sorted(submissions.rglob("*.ipynb"))
              if ".ipynb_checkpoints" not in path.parts]
 
@@ -266,14 +298,11 @@ def grade_one(path: Path, root: Path, assignments: dict[int, Assignment], time_l
                     "invalid", problem) for ex_id in assignment.exercises]
     records, stopped = run_submission(assignment, sources, time_limit, memory_mb, case_seconds)
     rows = score(assignment, student, sources, records, stopped)
-    if _fingerprint(HIDDEN_DIR) != hidden_files:  # restore, and give no credit
-        for hidden_path in set(_fingerprint(HIDDEN_DIR)) - set(hidden_files):
-            hidden_path.unlink()
-        for hidden_path, content in hidden_files.items():
-            hidden_path.write_bytes(content)
+    if _restore(hidden_files):  # what it changed is put back, and it gets no credit
         for row in rows:
             row.points, row.status = 0, "tampered"
-            row.reason = "the submission changed the grader's files (restored); no credit"
+            row.reason = ("the submission changed the grader's or course_lib's files "
+                          "(restored); no credit")
     return rows
 
 

@@ -4,6 +4,7 @@ hostile submissions (issue #10). Submissions are built from the source notebooks
 from __future__ import annotations
 
 import csv
+import json
 import shutil
 from pathlib import Path
 
@@ -12,6 +13,7 @@ import pytest
 
 from course_lib import checks
 from grading import grade, markup
+from grading import release as release_module
 from grading.release import release, release_notebook
 
 NOTEBOOKS = sorted(Path("notebooks").glob("[0-9][0-9]_*.ipynb"))
@@ -64,10 +66,66 @@ def test_unsolved_self_check_says_not_implemented_without_stopping_the_notebook(
     assert "not implemented yet" in capsys.readouterr().out
 
 
-def test_release_command_writes_every_notebook_without_hidden_tests(tmp_path):
-    written = release(Path("notebooks"), tmp_path / "student")
+@pytest.fixture(scope="module")
+def student_repository(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("release") / "student"
+    written = release(Path("notebooks"), out)
     assert sorted(p.name for p in written) == [p.name for p in NOTEBOOKS]
-    assert not list((tmp_path / "student").rglob("*.py"))
+    return out
+
+
+def _solution_only_lines(path: Path) -> set[str]:
+    """Lines (stripped, 12+ characters) that occur in a solution region of the notebook and
+    nowhere else in it."""
+    inside, outside = set(), set()
+    for cell in _read(path).cells:
+        regions = [m.group(0) for m in markup.SOLUTION.finditer(cell.source)]
+        inside |= {line.strip() for region in regions for line in region.splitlines()[1:-1]}
+        outside |= {line.strip() for line in markup.SOLUTION.sub("", cell.source).splitlines()}
+    return {line for line in inside - outside if len(line) >= 12 and not line.startswith("#")}
+
+
+def test_release_is_a_student_repository_without_solutions_or_grader(student_repository):
+    texts = {str(p.relative_to(student_repository)): p.read_text(errors="replace")
+             for p in student_repository.rglob("*") if p.is_file()}
+    assert {"README.md", "Makefile", "pyproject.toml", "LICENSE", "datasets/README.md",
+            "course_lib/__init__.py", "course_lib/registry.json"} <= set(texts)
+    assert not [n for n in texts if n.startswith(("grading", "tests", "tools", ".ci"))]
+    assert not [n for n, t in texts.items()
+                if "BEGIN SOLUTION" in t or "HIDDEN" in t or "9001" in t]
+    # No line of a solution anywhere outside course_lib. (course_lib is the course's own
+    # library: some exercises ask for a function it also has, e.g. scratch.rnn_step. Students
+    # can read it; calling it earns nothing, see test_each_robustness_submission...)
+    outside_library = [t for n, t in texts.items() if not n.startswith("course_lib/")]
+    for path in NOTEBOOKS:
+        secret = _solution_only_lines(path)
+        assert secret or path.stem in APPENDICES, path.name
+        leaks = {line for line in secret for text in outside_library
+                 if line in text or json.dumps(line)[1:-1] in text}
+        assert not leaks, (path.name, sorted(leaks)[:3])
+    assert "tool.pytest" not in texts["pyproject.toml"] and "dev =" not in texts["pyproject.toml"]
+
+
+def test_release_points_colab_at_the_student_repository(student_repository):
+    import sys
+
+    sys.path.insert(0, "tools")
+    import colab
+
+    settings = release_module.student_settings()
+    for path in sorted((student_repository / "notebooks").glob("*.ipynb")):
+        assert colab.disagreements(path, **settings) == [], path.name
+    assert settings["repository"] != colab.settings()["repository"]
+
+
+def test_released_course_lib_builds_as_a_package(student_repository, tmp_path):
+    import subprocess
+    import sys
+
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps",
+                    "--no-build-isolation", "--wheel-dir", str(tmp_path), str(student_repository)],
+                   check=True, capture_output=True)
+    assert list(tmp_path.glob("course_lib-*.whl"))
 
 
 # ----------------------------------------------------------------------------- grading
@@ -170,7 +228,44 @@ def _tamper(csv_path: Path):
                               "    return units * (features + units + 1)\n")
 
 
+CORRECT_RNN_STEP = ("def rnn_step(x_t, h_prev, kernel, recurrent_kernel, bias):\n"
+                    "    return np.tanh(x_t @ kernel + h_prev @ recurrent_kernel + bias)\n")
+
+
+def _detached(pid_file: Path):
+    """Start a process in a new session that would sleep for five minutes, then answer."""
+    child = (f"import os, time; open({str(pid_file)!r}, 'w').write(str(os.getpid())); "
+             "time.sleep(300)")
+    return _replace("ex_1_1", "import subprocess, sys\n"
+                              f"subprocess.Popen([sys.executable, '-c', {child!r}], "
+                              "start_new_session=True)\n" + CORRECT_RNN_STEP)
+
+
+def _daemon(pid_file: Path):
+    """Double-fork and setsid, the classic daemon, then answer."""
+    return _replace("ex_1_1", "import os, time\n"
+                              "if os.fork() == 0:\n"
+                              "    os.setsid()\n"
+                              "    if os.fork() == 0:\n"
+                              f"        open({str(pid_file)!r}, 'w').write(str(os.getpid()))\n"
+                              "        time.sleep(300)\n"
+                              "    os._exit(0)\n" + CORRECT_RNN_STEP)
+
+
+LIBRARY_FILE = Path("course_lib/scratch.py").resolve()
+
+
+def _rewrite_library():
+    """Make the installed library's reference answer whatever the submission returns."""
+    return _replace("ex_1_1", f"open({str(LIBRARY_FILE)!r}, 'a').write('\\n# rewritten\\n')\n"
+                              + CORRECT_RNN_STEP)
+
+
 EXPECTED = {  # student -> {exercise: (points, status, words in the reason)}
+    "detached": {"ex_1_1": (3, "ok", ""), "ex_1_2": (3, "ok", "")},
+    "daemon": {"ex_1_1": (3, "ok", ""), "ex_1_2": (3, "ok", "")},
+    "rewrites_library": {"ex_1_1": (0, "tampered", "course_lib"), "ex_1_2": (0, "tampered", "")},
+    "imports_grader_at_run_time": {"ex_1_2": (0, "error", "No module named 'grading'")},
     "correct": {"ex_1_1": (3, "ok", ""), "ex_1_2": (3, "ok", ""), "ex_1_3": (3, "ok", "")},
     "wrong": {"ex_1_1": (3, "ok", ""), "ex_1_2": (0, "wrong", "expected"),
               "ex_1_3": (2, "partial", "stability")},
@@ -199,14 +294,35 @@ EXPECTED = {  # student -> {exercise: (points, status, words in the reason)}
 def graded(tmp_path_factory):
     root, out = tmp_path_factory.mktemp("submissions"), tmp_path_factory.mktemp("out")
     (out / "grades.csv").write_text("an earlier run's grades\n")
-    for student, edit in {**SUBMISSIONS, "tamper": _tamper(out / "grades.csv")}.items():
+    pids = {name: out / f"{name}.pid" for name in ("detached", "daemon")}
+    hostile = {"tamper": _tamper(out / "grades.csv"), "detached": _detached(pids["detached"]),
+               "daemon": _daemon(pids["daemon"]), "rewrites_library": _rewrite_library(),
+               "imports_grader_at_run_time": _replace(
+                   "ex_1_2", "hidden = __import__('grad' + 'ing')\n")}
+    for student, edit in {**SUBMISSIONS, **hostile}.items():
         _variant(root, student, edit)
     _variant(root, "not_json", raw='{"cells": [')
-    hidden_before = HIDDEN_FILE.read_bytes()
+    hidden_before, library_before = HIDDEN_FILE.read_bytes(), LIBRARY_FILE.read_bytes()
     rows = grade.grade_folder(root, out / "grades.csv", out / "feedback", time_limit=40,
                               case_seconds=5)  # generous: CI imports are slow when cold
     assert HIDDEN_FILE.read_bytes() == hidden_before  # the tampering was undone
-    return rows, out
+    assert LIBRARY_FILE.read_bytes() == library_before
+    return rows, out, pids
+
+
+def test_no_process_a_submission_started_outlives_its_grading(graded):
+    import os
+
+    for name, pid_file in graded[2].items():
+        assert pid_file.exists(), f"{name}: the submission's process never started"
+        pid = int(pid_file.read_text())
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            continue
+        state = Path(f"/proc/{pid}/stat").read_text().split()[2] if Path(
+            f"/proc/{pid}").exists() else "gone"
+        assert state == "Z", f"{name}: process {pid} is still running after grading"
 
 
 @pytest.mark.parametrize("student", sorted(EXPECTED))
@@ -221,7 +337,7 @@ def test_each_robustness_submission_gets_its_documented_score(graded, student):
 
 
 def test_csv_has_one_row_per_student_and_exercise_and_feedback_per_student(graded):
-    _, out = graded
+    _, out, _ = graded
     with open(out / "grades.csv", newline="") as handle:
         table = list(csv.DictReader(handle))
     assert list(table[0]) == list(grade.FIELDS)
