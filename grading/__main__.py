@@ -22,6 +22,8 @@ def main(argv: list[str] | None = None) -> None:
     grade.add_argument("--time-limit", type=int, default=60, help="seconds per submission")
     grade.add_argument("--memory-mb", type=int, default=4096, help="memory per submission")
     grade.add_argument("--jobs", type=int, default=1, help="submissions graded at a time")
+    grade.add_argument("--sandbox", choices=("none", "no-network"), default="none",
+                       help="no-network: each submission in a network namespace of its own")
     grade.add_argument("--gradebook", type=Path, default=Path("gradebook.csv"),
                        help="wide CSV: a row per student, a column per exercise and notebook")
     grade.add_argument("--gradescope", type=Path, default=None, metavar="FOLDER",
@@ -37,7 +39,7 @@ def main(argv: list[str] | None = None) -> None:
         parser.error(f"--jobs must be at least 1, got {args.jobs}")
     rows = grade_folder(args.submissions, args.out, args.feedback, time_limit=args.time_limit,
                         memory_mb=args.memory_mb, jobs=args.jobs, gradebook=args.gradebook,
-                        gradescope_dir=args.gradescope)
+                        gradescope_dir=args.gradescope, sandbox=args.sandbox)
     statuses = collections.Counter(row.status for row in rows)
     print(f"wrote {len(rows)} rows to {args.out} ({dict(statuses)}); gradebook "
           f"{args.gradebook}; feedback in {args.feedback}")

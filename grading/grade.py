@@ -104,8 +104,27 @@ def _limits(memory_mb: int, seconds: int):
     return apply
 
 
+SANDBOXES = ("none", "no-network")
+
+
+def sandbox_prefix(sandbox: str) -> list[str]:
+    """The command that wraps the runner: nothing, or a new network namespace (``unshare``:
+    no network at all, loopback included)."""
+    if sandbox == "none":
+        return []
+    if sandbox != "no-network":
+        raise ValueError(f"unknown sandbox {sandbox!r}; choose one of {', '.join(SANDBOXES)}")
+    import shutil
+
+    if shutil.which("unshare") is None:
+        raise RuntimeError("--sandbox no-network needs util-linux' unshare (Linux); install it "
+                           "or grade with --sandbox none")
+    return ["unshare", "--net"] if os.geteuid() == 0 else ["unshare", "--map-root-user", "--net"]
+
+
 def run_submission(assignment: Assignment, sources: dict[str, list[str]], time_limit: int,
-                   memory_mb: int, case_seconds: int) -> tuple[list[dict], str | None]:
+                   memory_mb: int, case_seconds: int, sandbox: str = "none"
+                   ) -> tuple[list[dict], str | None]:
     """Run the submitted exercise cells in a fresh, limited process; returns its records and
     why it stopped early (None if it finished)."""
     job = {"preamble": assignment.preamble, "case_seconds": case_seconds,
@@ -125,7 +144,7 @@ def run_submission(assignment: Assignment, sources: dict[str, list[str]], time_l
         # course_lib comes from the installed package. The supervisor kills whatever the runner
         # leaves behind (see grading/supervise.py).
         command = [sys.executable, "-I", str(SUPERVISOR), str(time_limit), str(memory_mb), "--",
-                   sys.executable, "-I", str(RUNNER), work]
+                   *sandbox_prefix(sandbox), sys.executable, "-I", str(RUNNER), work]
         process = subprocess.Popen(command, cwd=work, env=env, stdin=subprocess.DEVNULL,
                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                    preexec_fn=_limits(memory_mb, time_limit))
@@ -239,7 +258,8 @@ def _restore(saved: dict[Path, bytes]) -> bool:
 def grade_folder(submissions: Path, out_csv: Path, feedback_dir: Path | None = None,
                  notebooks_dir: Path = REPO / "notebooks", time_limit: int = 60,
                  memory_mb: int = 4096, case_seconds: int = 10, jobs: int = 1,
-                 gradebook: Path | None = None, gradescope_dir: Path | None = None) -> list[Row]:
+                 gradebook: Path | None = None, gradescope_dir: Path | None = None,
+                 sandbox: str = "none") -> list[Row]:
     """Grade every ``*.ipynb`` under ``submissions``; write ``out_csv`` (one row per student
     and exercise, atomically, at the end) and, when asked, one Markdown feedback file per
     student, a wide ``gradebook`` CSV and a Gradescope-style ``results.json`` per submission.
@@ -251,6 +271,7 @@ def grade_folder(submissions: Path, out_csv: Path, feedback_dir: Path | None = N
 
     if jobs < 1:
         raise ValueError(f"jobs must be at least 1, got {jobs}")
+    sandbox_prefix(sandbox)  # fail before grading anything when the sandbox is unavailable
     assignments = load_assignments(notebooks_dir)
     hidden_files = _fingerprint()
     paths = [path for path in sorted(submissions.rglob("*.ipynb"))
@@ -260,7 +281,7 @@ def grade_folder(submissions: Path, out_csv: Path, feedback_dir: Path | None = N
         number, path = numbered
         started = time.perf_counter()
         rows = grade_one(path, submissions, assignments, time_limit, memory_mb, case_seconds,
-                         hidden_files)
+                         hidden_files, sandbox)
         points = sum(r.points for r in rows), sum(r.max_points for r in rows)
         print(f"[{number}/{len(paths)}] {path.relative_to(submissions)}: {points[0]}/"
               f"{points[1]} in {time.perf_counter() - started:.1f} s", flush=True)
@@ -280,7 +301,8 @@ def grade_folder(submissions: Path, out_csv: Path, feedback_dir: Path | None = N
 
 
 def grade_one(path: Path, root: Path, assignments: dict[int, Assignment], time_limit: int,
-              memory_mb: int, case_seconds: int, hidden_files: dict[Path, bytes]) -> list[Row]:
+              memory_mb: int, case_seconds: int, hidden_files: dict[Path, bytes],
+              sandbox: str = "none") -> list[Row]:
     """Rows for one submission file."""
     student = student_of(path, root)
     notebook, problem = submitted_cells(path)
@@ -296,7 +318,8 @@ def grade_one(path: Path, root: Path, assignments: dict[int, Assignment], time_l
     if notebook is None:
         return [Row(student, assignment.name, ex_id, 0, len(assignment.cases[ex_id]),
                     "invalid", problem) for ex_id in assignment.exercises]
-    records, stopped = run_submission(assignment, sources, time_limit, memory_mb, case_seconds)
+    records, stopped = run_submission(assignment, sources, time_limit, memory_mb, case_seconds,
+                                      sandbox)
     rows = score(assignment, student, sources, records, stopped)
     if _restore(hidden_files):  # what it changed is put back, and it gets no credit
         for row in rows:

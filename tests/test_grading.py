@@ -412,3 +412,33 @@ def test_parallel_grading_exports_a_gradebook_and_gradescope_results(tmp_path):
     assert result["score"] == 5 and len(result["tests"]) == 3
     assert {"name", "score", "max_score", "output"} <= set(result["tests"][1])
     assert result["tests"][1]["score"] == 0 and "wrong" in result["tests"][1]["output"]
+
+
+def _unshare_works() -> bool:
+    import subprocess
+
+    try:
+        return subprocess.run(grade.sandbox_prefix("no-network") + ["true"],
+                              capture_output=True).returncode == 0
+    except (RuntimeError, OSError):
+        return False
+
+
+@pytest.mark.skipif(not _unshare_works(), reason="no user/network namespaces on this machine")
+def test_no_network_sandbox_cuts_even_loopback(tmp_path):
+    import socket
+
+    server = socket.create_server(("127.0.0.1", 0))
+    port = server.getsockname()[1]
+    marker = tmp_path / "connected"
+    reach = (f"import socket\ntry:\n    socket.create_connection(('127.0.0.1', {port}), 2)\n"
+             f"    open({str(marker)!r}, 'w').write('yes')\nexcept OSError:\n    pass\n")
+    for sandbox in ("none", "no-network"):
+        root = tmp_path / sandbox
+        _variant(root, "net", _replace("ex_1_1", reach + CORRECT_RNN_STEP))
+        rows = grade.grade_folder(root, tmp_path / f"{sandbox}.csv", time_limit=60,
+                                  sandbox=sandbox)
+        assert {r.exercise: r.status for r in rows}["ex_1_1"] == "ok"
+        assert marker.exists() == (sandbox == "none"), sandbox
+        marker.unlink(missing_ok=True)
+    server.close()
