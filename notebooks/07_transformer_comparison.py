@@ -336,15 +336,25 @@ rnn_curve = by_name["attention_rnn"].history["exact_match"]
 transformer_curve = by_name["transformer"].history["exact_match"]
 for contender in ("attention_rnn", "transformer", "tcn"):
     runtime.report(f"dates_exact_match_{contender}", by_name[contender].metric)
-assert by_name["attention_rnn"].metric >= 0.9
-assert transformer_curve[-1] > transformer_curve[0] + 0.2  # still learning fast at the end
-assert by_name["attention_rnn"].metric > by_name["transformer"].metric + 0.05
 tcn_curve = by_name["tcn"].history["exact_match"]
-assert by_name["tcn"].metric >= 0.5 and tcn_curve[-1] > tcn_curve[0] + 0.2
-assert by_name["attention_rnn"].metric > by_name["tcn"].metric + 0.05
+assert by_name["attention_rnn"].metric >= 0.9 and by_name["tcn"].metric >= 0.5
+# The small-budget picture. With the full profile's budget all three approach the ceiling, so
+# these are claimed for the fast profile only; each run prints which of them hold.
+small_budget = {
+    "the transformer is still climbing (+0.2 since epoch 1)":
+        transformer_curve[-1] > transformer_curve[0] + 0.2,
+    "the TCN is still climbing (+0.2 since epoch 1)": tcn_curve[-1] > tcn_curve[0] + 0.2,
+    "the attention RNN leads the transformer by > 0.05":
+        by_name["attention_rnn"].metric > by_name["transformer"].metric + 0.05,
+    "the attention RNN leads the TCN by > 0.05":
+        by_name["attention_rnn"].metric > by_name["tcn"].metric + 0.05}
+for claim, holds in small_budget.items():
+    print(f"{PROFILE} profile: {claim}: {'yes' if holds else 'no'}")
+if PROFILE == "fast":
+    assert all(small_budget.values()), small_budget
 
 # %% [markdown]
-# The two models' parameter counts are within 15 % of each other (asserted). In this budget the attention RNN is ahead: it reaches at least 0.9 exact match on the held-out dates, and the transformer is more than 0.05 behind it (both asserted, fast profile; the table has this run's numbers). The transformer's curve is still climbing steeply at the end (asserted: +0.2 since the first epoch), so this is a statement about a *small* budget, not about the architectures in general. The TCN lands behind both in this run (0.685 exact match, fast profile; asserted: at least 0.5, still climbing by more than 0.2 since the first epoch, and more than 0.05 behind the RNN). Its greedy latency is the highest of the three: every new token re-runs the convolution stack over its whole 61-position window, where the RNN makes one step and the transformer attends once. The RNN's recurrence is a built-in assumption that nearby characters belong together, and with few steps an assumption that fits the data is worth a lot. The transformer has to learn from data where each digit comes from, and that takes more steps.
+# The two models' parameter counts are within 15 % of each other (asserted). In this budget the attention RNN is ahead: it reaches at least 0.9 exact match on the held-out dates, and the transformer is more than 0.05 behind it (both asserted, fast profile; the table has this run's numbers). The transformer's curve is still climbing steeply at the end (asserted: +0.2 since the first epoch), so this is a statement about a *small* budget, not about the architectures in general: with the `full` profile's budget (30,000 training dates, 8 epochs) the three close up near the ceiling (the README's results table, `dates_exact_match_*`, full column), and the cell above prints which of the small-budget claims still hold. The TCN lands behind both in this run (0.685 exact match, fast profile; asserted: at least 0.5, still climbing by more than 0.2 since the first epoch, and more than 0.05 behind the RNN). Its greedy latency is the highest of the three: every new token re-runs the convolution stack over its whole 61-position window, where the RNN makes one step and the transformer attends once. The RNN's recurrence is a built-in assumption that nearby characters belong together, and with few steps an assumption that fits the data is worth a lot. The transformer has to learn from data where each digit comes from, and that takes more steps.
 #
 # Training time per step and latency are measured on this machine (2 CPU cores in CI). On a GPU both models train far faster, and the transformer's parallel layers usually gain more; we have not measured that here, so run the `full` profile on a GPU to see.
 #

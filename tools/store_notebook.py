@@ -62,6 +62,9 @@ def execute(path: Path, stop_on_error: bool = True
     """Run ``path`` in a fresh kernel; return the executed notebook, the wall time, and the
     error that stopped it (None when every cell ran; raised when ``stop_on_error``)."""
     notebook = nbformat.read(path, as_version=4)
+    for cell in notebook.cells:  # a run that stops early must not keep the stored run's outputs
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
     started = time.perf_counter()
     error = None
     try:
