@@ -2,14 +2,31 @@
 
 One module per concept — import the one you need, e.g. ``from course_lib import data, scratch``:
 
-runtime (seed, profile, device report, cuDNN eligibility) · data (registry, checksummed files,
-loaders) · synthetic (adding/copy/echo, date and reversal tasks) · text (vocabularies, LM windows,
-teacher-forcing batches) · scratch (NumPy RNN/LSTM/GRU forward and BPTT) · models (builders) ·
-layers (attention, transformer blocks) · seq2seq (encoder–decoder) · transformer · tcn (temporal
-convolutional network) · comparison (equal-budget contests, scaling, streaming) · training (the
-fast path, callbacks, gradient-norm logging, state resets, cell comparison, scheduled sampling) ·
-forecast (windows, baselines) · decoding (sampling, greedy, beam search) · metrics (perplexity,
-exact match, BLEU) · plotting · checks (exercises) · bench (training throughput)
+runtime (seed, profile, device report, result lines, cuDNN eligibility) · data (registry,
+checksummed files, loaders) · synthetic (adding/copy/echo, date and reversal tasks) · text
+(vocabularies, LM windows, padded and bucketed batches) · scratch (NumPy RNN/LSTM/GRU forward and
+BPTT) · models (builders) · layers (attention for recurrent encoder–decoders) · decoding (the
+step-wise decoding protocol, sampling, greedy and beam search) · seq2seq (the recurrent
+encoder–decoder, scheduled sampling) · transformer (positions, masks, blocks, the encoder–decoder
+transformer) · tcn (temporal convolutional network) · comparison (equal-budget contests, cell
+comparison, scaling, streaming) · training (the fast path's compile settings, callbacks,
+gradient-norm logging, progress lines, state resets) · forecast (windows, baselines) · metrics
+(perplexity, exact match, BLEU) · plotting · checks (exercises and their answer key) · bench
+(training throughput)
+
+House rules for the modules (what a new one follows):
+
+- **Imports.** ``import keras`` (and NumPy) at the top of the module; ``keras.ops`` before
+  ``tf.*``, TensorFlow only where Keras has no equivalent (``tf.data``, ``tf.GradientTape``,
+  ``tf.function``). Lazy imports inside functions only where a module must stay importable
+  without starting TensorFlow — ``runtime`` (the tools and the Colab setup read profiles and
+  result lines), ``data`` (the registry and files; Keras only for a download), ``checks`` (each
+  case generator imports what it checks) — or for an optional extra (``sacrebleu`` in
+  ``metrics``); each says so where it happens.
+- **Typing.** Annotate public functions; models are ``keras.Model``, layers ``keras.Layer``,
+  arrays ``np.ndarray``; shapes go in the docstring: ``x: (batch, time, features) float32``.
+- **Surface.** Every module lists its public names in ``__all__``; nothing imports another
+  package's ``_private`` names, and nothing uses Keras' private API (tests check both).
 """
 
 __version__ = "0.2.0"

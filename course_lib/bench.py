@@ -27,6 +27,11 @@ from dataclasses import asdict, dataclass
 import keras
 import numpy as np
 
+__all__ = [
+    "BATCH", "SHAPES", "FAST_PATH", "SETTINGS", "GPU_KERNELS", "Measurement", "build",
+    "measure_shape", "run", "geometric_mean", "geometric_mean_of_best", "summary", "main",
+]
+
 BATCH = 64
 SHAPES = {  # name: (cell, units, sequence length, features or vocabulary size)
     "simple_rnn": ("simple_rnn", 64, 100, 8),

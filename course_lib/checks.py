@@ -20,6 +20,18 @@ from typing import Any
 
 import numpy as np
 
+__all__ = [
+    "STRICT_ENV", "CheckFailed", "Case", "compare", "run_check", "rnn_step_cases",
+    "keras_param_cases", "lstm_param_cases", "temperature_cases", "bptt_step_cases",
+    "jacobian_norm_cases", "clip_cases", "lstm_step_cases", "forget_gate_cases",
+    "gru_step_cases", "gru_param_cases", "window_cases", "merge_shape_cases",
+    "masked_mean_cases", "padding_cases", "additive_score_cases", "masked_softmax_cases",
+    "beam_step_cases", "scaled_attention_cases", "causal_mask_cases", "encoding_cases",
+    "Exercise", "EXERCISES", "check", "ex_1_1", "ex_1_2", "ex_1_3", "ex_2_1", "ex_2_2",
+    "ex_2_3", "ex_3_1", "ex_3_2", "ex_3_3", "ex_4_1", "ex_4_2", "ex_4_3", "ex_5_1", "ex_5_2",
+    "ex_5_3", "ex_6_1", "ex_6_2", "ex_6_3", "ex_7_1", "ex_7_2", "ex_7_3",
+]
+
 STRICT_ENV = "COURSE_CHECKS_STRICT"
 
 

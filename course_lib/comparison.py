@@ -24,6 +24,12 @@ import tensorflow as tf
 
 from course_lib.training import EpochTimer
 
+__all__ = [
+    "Contender", "compare_contenders", "compare_cells", "EpochMetric", "contender_table",
+    "median_seconds", "PassCost", "memory_stats_device", "forward_backward_cost",
+    "scaling_curves", "loglog_slope", "StreamingCost", "streaming_cost",
+]
+
 
 @dataclass
 class Contender:

@@ -28,6 +28,15 @@ from pathlib import Path
 
 import numpy as np
 
+__all__ = [
+    "REGISTRY_PATH", "DATA_DIR_ENV", "CACHE_DIR_ENV", "DatasetError", "DatasetFile",
+    "registry", "registered_file", "sha256_of", "cache_dir", "dataset_file", "fetch",
+    "read_member", "TextSplits", "split_text", "load_tiny_shakespeare", "load_time_machine",
+    "read_text_member", "MonthlySeries", "parse_sunspots_monthly", "load_sunspots_monthly",
+    "LabelledSplits", "load_rt_polarity", "parse_conllu", "load_ud_english_ewt", "PAIR_FILES",
+    "parse_sentence_pairs", "load_sentence_pairs",
+]
+
 REGISTRY_PATH = Path(__file__).resolve().with_name("registry.json")
 DATA_DIR_ENV = "COURSE_DATA_DIR"
 CACHE_DIR_ENV = "COURSE_CACHE_DIR"

@@ -31,6 +31,12 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
+__all__ = [
+    "StepwiseDecoder", "StepwiseDecoding", "softmax_with_temperature", "sample_ids",
+    "sample_text", "greedy_decode", "length_penalty", "beam_search", "strip_special",
+    "to_texts",
+]
+
 
 class StepwiseDecoder(Protocol):
     """What :func:`greedy_decode` and :func:`beam_search` need of a model (see the module

@@ -11,7 +11,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import keras
 import numpy as np
+
+__all__ = [
+    "Standardizer", "window_arrays", "windowed_dataset", "naive_forecast",
+    "seasonal_naive_forecast", "mean_absolute_error",
+]
 
 
 @dataclass(frozen=True)
@@ -61,7 +67,6 @@ def windowed_dataset(series: np.ndarray, window: int, horizon: int, first_target
     """The windows of :func:`window_arrays` as a ``tf.data.Dataset`` built by
     ``keras.utils.timeseries_dataset_from_array``: inputs (batch, window, 1), targets
     (batch, horizon)."""
-    import keras
 
     series = np.asarray(series, dtype=np.float32)
     _check_range(series, window, horizon, first_target, end)

@@ -22,6 +22,11 @@ from __future__ import annotations
 import keras
 from keras import ops
 
+__all__ = [
+    "SCORES", "masked_softmax", "AdditiveAttention", "MultiplicativeAttention",
+    "attention_layer",
+]
+
 SCORES = ("dot", "general")
 
 

@@ -7,6 +7,10 @@ from collections.abc import Sequence
 
 import numpy as np
 
+__all__ = [
+    "perplexity", "unigram_perplexity", "exact_match", "token_accuracy", "corpus_bleu",
+]
+
 
 def perplexity(mean_cross_entropy: float) -> float:
     """exp of the mean per-token cross-entropy in nats (what Keras reports as the loss)."""

@@ -3,12 +3,18 @@
 
 from __future__ import annotations
 
+import keras
+
+__all__ = [
+    "RECURRENT_LAYERS", "recurrent_layer", "char_lm", "recurrent_param_count", "forecaster",
+    "sequence_classifier", "sequence_tagger",
+]
+
 RECURRENT_LAYERS = {"simple_rnn": "SimpleRNN", "lstm": "LSTM", "gru": "GRU"}
 
 
 def recurrent_layer(cell: str, units: int, **kwargs):
     """``keras.layers.SimpleRNN``/``LSTM``/``GRU`` by short name (``"simple_rnn"|"lstm"|"gru"``)."""
-    import keras
 
     if cell not in RECURRENT_LAYERS:
         raise ValueError(f"unknown cell {cell!r}; choose one of {', '.join(RECURRENT_LAYERS)}")
@@ -24,7 +30,6 @@ def char_lm(vocab_size: int, units: int = 256, embedding_dim: int = 32, cell: st
     the recurrent layer is stateful (it keeps its final state for the next batch) and the batch
     size is fixed to that number, as Keras requires.
     """
-    import keras
 
     stateful = stateful_batch_size is not None
     ids = (keras.Input(batch_shape=(stateful_batch_size, None), dtype="int32", name="ids")
@@ -51,7 +56,6 @@ def recurrent_param_count(cell: str, features: int, units: int, reset_after: boo
 
 def forecaster(cell: str, window: int, horizon: int, units: int = 32, features: int = 1):
     """Sequence-to-vector forecaster: (batch, window, features) -> (batch, horizon)."""
-    import keras
 
     inputs = keras.Input(shape=(window, features), name="history")
     state = recurrent_layer(cell, units, name="rnn")(inputs)
@@ -63,7 +67,6 @@ def _recurrent_stack(x, cell: str, units: int, depth: int, bidirectional: bool, 
                      dropout: float, residual: bool, last_returns_sequences: bool):
     """``depth`` recurrent layers (optionally bidirectional) with dropout between them and, for
     layers after the first, optional residual connections. Masks flow through."""
-    import keras
 
     for level in range(depth):
         returns_sequences = last_returns_sequences or level < depth - 1
@@ -88,7 +91,6 @@ def sequence_classifier(vocab_size: int, n_classes: int = 2, embedding_dim: int 
     state; ``dropout`` is applied between stacked layers (input dropout, cuDNN-compatible) and
     ``embedding_dropout`` between the embedding and the first recurrent layer.
     """
-    import keras
 
     ids = keras.Input(shape=(None,), dtype="int32", name="ids")
     x = keras.layers.Embedding(vocab_size, embedding_dim, mask_zero=True, name="embedding")(ids)
@@ -104,7 +106,6 @@ def sequence_tagger(vocab_size: int, n_tags: int, embedding_dim: int = 64, units
                     cell: str = "lstm", depth: int = 1, bidirectional: bool = True,
                     merge_mode: str = "concat", dropout: float = 0.0, residual: bool = False):
     """ids (batch, time), 0 = padding -> tag logits (batch, time, n_tags), one per token."""
-    import keras
 
     ids = keras.Input(shape=(None,), dtype="int32", name="ids")
     x = keras.layers.Embedding(vocab_size, embedding_dim, mask_zero=True, name="embedding")(ids)

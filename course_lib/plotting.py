@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+__all__ = [
+    "plot_history", "plot_runs", "plot_attention", "plot_scaling", "plot_training_dynamics",
+]
+
 
 def plot_history(history, metrics: Sequence[str] = ("loss",), title: str | None = None,
                  baselines: Mapping[str, float] | None = None):

@@ -18,6 +18,13 @@ import platform
 import sys
 from dataclasses import dataclass, field
 
+__all__ = [
+    "PROFILES", "PROFILE_ENV", "ProfileError", "set_seed", "gpu_names", "DEFAULT_PROFILE",
+    "get_profile", "in_colab", "device_report", "quiet_new_model_tracing", "setup",
+    "RESULT_PREFIX", "format_result", "parse_result", "report", "CudnnReport",
+    "cudnn_eligibility",
+]
+
 PROFILES = ("fast", "full")
 PROFILE_ENV = "COURSE_PROFILE"
 

@@ -24,6 +24,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+__all__ = [
+    "ACTIVATIONS", "rnn_step", "rnn_forward", "RNNGradients", "rnn_backward",
+    "numerical_gradient", "relative_error", "scale_to_spectral_radius",
+    "last_step_gradient_norms", "lstm_gates", "lstm_step", "lstm_forward", "LSTMGradients",
+    "lstm_backward", "gru_step", "gru_forward", "gru_backward",
+]
+
 # name -> (f(a), f'(a) written in terms of h = f(a))
 ACTIVATIONS: dict[str, tuple[Callable, Callable]] = {
     "tanh": (np.tanh, lambda h: 1.0 - h**2),

@@ -40,6 +40,10 @@ from course_lib.decoding import StepwiseDecoding
 from course_lib.layers import attention_layer
 from course_lib.models import recurrent_layer
 
+__all__ = [
+    "EncoderDecoder", "ScheduledSampling",
+]
+
 
 @keras.saving.register_keras_serializable(package="course_lib")
 class EncoderDecoder(StepwiseDecoding, keras.Model):

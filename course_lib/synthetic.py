@@ -19,6 +19,11 @@ from typing import Any
 
 import numpy as np
 
+__all__ = [
+    "COPY_BLANK", "adding_problem", "copy_task", "delayed_echo", "MONTHS", "WEEKDAYS",
+    "DATE_FORMATS", "date_pairs", "DateTask", "date_task", "reversal_pairs",
+]
+
 COPY_BLANK = 0
 
 

@@ -27,6 +27,10 @@ from keras import ops
 
 from course_lib.decoding import StepwiseDecoding
 
+__all__ = [
+    "receptive_field", "CausalConvBlock", "TCNSeq2Seq",
+]
+
 
 def receptive_field(kernel_size: int, dilations, convs_per_block: int = 2) -> int:
     """Input positions one output of a stack of causal dilated convolutions depends on."""

@@ -13,7 +13,17 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
+import keras
 import numpy as np
+import tensorflow as tf
+
+__all__ = [
+    "PAD", "UNK", "START", "END", "STANDARDIZE", "Vocabulary", "char_vocabulary",
+    "word_vocabulary", "next_token_dataset", "stateful_next_token_dataset", "pad_batch",
+    "padded_dataset", "padded_batch_count", "dataset_padding_share", "token_vocabulary",
+    "encode_tokens", "padding_share", "TOKEN_PATTERN", "tokenize", "teacher_forcing_arrays",
+    "teacher_forcing_dataset",
+]
 
 PAD, UNK, START, END = "", "[UNK]", "[START]", "[END]"
 STANDARDIZE = "lower_and_strip_punctuation"
@@ -48,8 +58,6 @@ class Vocabulary:
 
     def encode_many(self, texts: Sequence[str]) -> list[np.ndarray]:
         """:meth:`encode` for many texts with one layer call (far faster than a loop)."""
-        import keras
-        import tensorflow as tf
 
         vocabulary = list(self.tokens[2:])
         if self.level == "char":
@@ -83,7 +91,6 @@ def word_vocabulary(
 ) -> Vocabulary:
     """A word vocabulary learnt by ``TextVectorization.adapt`` (lower-cased, punctuation
     stripped), most frequent first, capped at ``max_tokens`` ids in total."""
-    import keras
 
     vectorizer = keras.layers.TextVectorization(
         max_tokens=None if max_tokens is None else max_tokens - len(specials),
@@ -102,7 +109,6 @@ def next_token_dataset(ids: np.ndarray, length: int, batch_size: int, shuffle: b
     first ``length`` tokens and targets the same shifted by one. Shapes per batch:
     inputs (batch, length) int32, targets (batch, length) int32. The last partial batch is kept.
     """
-    import tensorflow as tf
 
     ids = np.asarray(ids, dtype=np.int32).ravel()
     n_chunks = (len(ids) - 1) // length
@@ -126,7 +132,6 @@ def stateful_next_token_dataset(ids: np.ndarray, length: int, batch_size: int):
     inputs (batch_size, length) int32, targets (batch_size, length) int32; partial batches are
     dropped because a stateful layer needs a fixed batch size.
     """
-    import tensorflow as tf
 
     ids = np.asarray(ids, dtype=np.int32).ravel()
     windows_per_stream = (len(ids) - 1) // (batch_size * length)
@@ -163,7 +168,6 @@ def padded_dataset(sequences: Sequence[np.ndarray], targets, batch_size: int,
 
     Shapes per batch: ids (batch, time) int32; targets (batch,) or (batch, time).
     """
-    import tensorflow as tf
 
     per_token = np.ndim(targets[0]) == 1
     target_spec = tf.TensorSpec((None,) if per_token else (), tf.int32)
@@ -295,7 +299,6 @@ def teacher_forcing_dataset(sources: Sequence[Sequence[int]], targets: Sequence[
     to their bucket's width and targets to the longest target + 1, so training sees one input
     shape per bucket. Shapes per batch: (batch, source_time), (batch, target_time) ×2, int32.
     """
-    import tensorflow as tf
 
     source, target_in, target_out = teacher_forcing_arrays(sources, targets, start_id, end_id)
     lengths = np.array([len(s) for s in sources], np.int32)

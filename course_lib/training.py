@@ -17,6 +17,15 @@ from dataclasses import dataclass
 
 import keras
 import numpy as np
+import tensorflow as tf
+
+__all__ = [
+    "global_norm", "GradientNormLogger", "seconds_per_train_step", "reset_recurrent_states",
+    "ProgressLine", "ResetStatesEachEpoch", "EpochTimer", "XLA_MAX_RECURRENT_WEIGHTS",
+    "CPU_STEPS_PER_EXECUTION", "FastPath", "walk_layers", "find_recurrent_layers",
+    "choose_fast_path", "fast_settings", "fast_compile", "SCHEDULES", "PATIENCE",
+    "LearningRateLogger", "CosineWithWarmup", "course_callbacks",
+]
 
 
 def global_norm(tensors) -> float:
@@ -47,7 +56,6 @@ class GradientNormLogger(keras.callbacks.Callback):
         self._first_update = self._step = 0
 
     def gradient_norm(self) -> float:
-        import tensorflow as tf
 
         loss_fn = keras.losses.get(self.model.loss)
         with tf.GradientTape() as tape:
@@ -236,7 +244,6 @@ def _layers_without_xla(model) -> list[str]:
 def _input_shapes(model, data) -> list[tuple]:
     """Shapes of what the model is fed: from ``data`` (a ``tf.data.Dataset`` of (inputs, targets)
     or an array / tuple of arrays of inputs) when given, else from the model's inputs."""
-    import tensorflow as tf
 
     if data is None:
         return [tuple(tensor.shape) for tensor in model.inputs]

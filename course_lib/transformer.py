@@ -33,6 +33,12 @@ from keras import ops
 
 from course_lib.decoding import StepwiseDecoding
 
+__all__ = [
+    "POSITIONS", "sinusoidal_encoding", "causal_mask", "attention_mask",
+    "SinusoidalPositionalEncoding", "LearnedPositionalEmbedding", "positional_layer",
+    "TransformerEncoderBlock", "TransformerDecoderBlock", "TransformerEncoderDecoder",
+]
+
 POSITIONS = ("sinusoidal", "learned")
 
 

@@ -85,3 +85,16 @@ def test_notebook_and_its_text_source_agree(path):
     text_cells = [(c.cell_type, c.source) for c in jupytext.read(source).cells]
     stored = [(c["cell_type"], "".join(c["source"])) for c in json.loads(path.read_text())["cells"]]
     assert text_cells == stored, f"{path.name} and {source.name} differ: run `jupytext --sync`"
+
+
+def test_every_course_lib_module_declares_its_public_surface():
+    import importlib
+    import pkgutil
+
+    import course_lib
+
+    for info in pkgutil.iter_modules(course_lib.__path__):
+        module = importlib.import_module(f"course_lib.{info.name}")
+        assert hasattr(module, "__all__"), f"course_lib.{info.name} has no __all__"
+        missing = [name for name in module.__all__ if not hasattr(module, name)]
+        assert not missing, (info.name, missing)
