@@ -6,7 +6,7 @@
 # **Learning goals**
 # - derive backpropagation through time (BPTT) for the vanilla RNN and implement it in NumPy;
 # - *prove* the implementation right: against finite differences and against `tf.GradientTape` on `keras.layers.SimpleRNN`;
-# - see the gradient of an early step shrink or grow geometrically with the spectral radius of the recurrent matrix, and why tanh does not save you;
+# - see the gradient of an early step shrink or grow geometrically with the spectral radius of the recurrent matrix, and why tanh does not prevent explosion (it only saturates once the states are large);
 # - stop exploding gradients with clipping (`global_clipnorm`), and know what truncated BPTT costs and what it cannot learn;
 # - watch a SimpleRNN learn a 10-step dependency and fail on a 100-step one.
 #
@@ -164,8 +164,26 @@ assert ratio["linear", 1.5] > 1e3, "radius 1.5 without a squashing activation sh
 # What the plot says:
 #
 # - **Linear activation**: the norm changes by roughly a factor $\rho$ per step, so over 49 steps $\rho = 0.5$ gives about $10^{-15}$ and $\rho = 1.5$ about $10^{8}$. Only $\rho \approx 1$ keeps it in range, and only for this one matrix.
-# - **tanh**: the derivative $1 - h^2 \le 1$ only ever shrinks the product. For small $\rho$ the gradient vanishes even faster than in the linear case. For large $\rho$ the state saturates ($|h| \to 1$, derivative $\to 0$), and the gradient still vanishes rather than explodes. tanh trades exploding gradients for vanishing ones.
-#
+# - **tanh**: the derivative $1 - h^2 \le 1$ can only shrink the product, so for small $\rho$ the gradient vanishes even faster than in the linear case. For large $\rho$ it depends on the states. Here the inputs drive them into saturation ($|h| \to 1$, derivative $\to 0$), and the gradient vanishes after all. But tanh does not rule out explosion: while the states stay small, $\tanh$ is nearly the identity and the product grows like $\rho^{T}$. Pascanu, Mikolov & Bengio (2013) show that $\rho > 1/\gamma$ is *necessary* for exploding gradients, where $\gamma$ bounds the activation's derivative; for tanh $\gamma = 1$, so any $\rho > 1$ can explode. The next cell shows it.
+
+# %%
+# The same tanh RNN with radius 1.5, fed inputs 10^12 times smaller: the states stay in tanh's
+# near-linear range, and the gradient explodes as in the linear case.
+small_x = x * 1e-12
+small_states = scratch.rnn_forward(small_x, None, kernel,
+                                   scratch.scale_to_spectral_radius(base_matrix, 1.5),
+                                   np.zeros(units))
+small_norms = scratch.last_step_gradient_norms(
+    small_x, kernel, scratch.scale_to_spectral_radius(base_matrix, 1.5), np.zeros(units), "tanh")
+near_linear_ratio = small_norms[0] / small_norms[-1]
+print(f"tanh, ρ = 1.5, inputs x 1e-12: largest |h| {np.abs(small_states).max():.1e}; "
+      f"norm at step 1 / norm at step 50 = {near_linear_ratio:.1e} "
+      f"(linear: {ratio['linear', 1.5]:.1e}; tanh on the ordinary inputs: "
+      f"{ratio['tanh', 1.5]:.1e})")
+assert np.abs(small_states).max() < 0.05, "the states should stay in tanh's near-linear range"
+assert near_linear_ratio > 1e3, "a tanh RNN with radius 1.5 and small states should explode"
+
+# %% [markdown]
 # Either way, the signal that step 50 sends back to step 1 is off by many orders of magnitude. A weight update driven by it cannot learn that step 1 mattered. Section 6 shows this on a real training run.
 #
 # ## 4 · Exploding gradients in training, and clipping
@@ -444,7 +462,7 @@ checks.ex_2_3(clip_by_global_norm)
 # ## 8 · Summary
 #
 # - BPTT is the chain rule run backwards through the unrolled loop. Our NumPy version matches finite differences to about $10^{-10}$ and `tf.GradientTape` on `SimpleRNN` to float32 precision.
-# - The gradient reaching step $t$ from step $T$ is a product of $T - t$ Jacobians $\operatorname{diag}(1-h^2) W_{hh}^{\top}$. It shrinks or grows geometrically with the spectral radius, and tanh saturation only adds vanishing.
+# - The gradient reaching step $t$ from step $T$ is a product of $T - t$ Jacobians $\operatorname{diag}(1-h^2) W_{hh}^{\top}$. It shrinks or grows geometrically with the spectral radius. tanh's derivative never exceeds 1, so saturated states add vanishing, but a tanh RNN whose states stay small explodes like a linear one once $\rho > 1$ (Pascanu et al., 2013).
 # - Exploding gradients wreck training in one step. `global_clipnorm` bounds the step and rescues the run.
 # - Truncated BPTT saves memory but cannot learn dependencies longer than its window.
 # - A SimpleRNN learns a 10-step adding problem and fails at 100 steps under the same budget.

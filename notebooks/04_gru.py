@@ -61,7 +61,7 @@ PROFILE = runtime.setup(seed=42)
 # \end{aligned}
 # $$
 #
-# **Mind the convention.** In Keras, $z_t \to 1$ *keeps* the old state. Many texts, including the original paper's figure, write $h_t = (1-z_t) h_{t-1} + z_t \tilde h_t$, where $z_t \to 1$ *replaces* it. The two are the same model with $z$ renamed $1 - z$. The interpolation plays the role of the LSTM's forget/input pair: an additive path along which the gradient is scaled by $z_t$ (compare notebook 03's $f_t$).
+# **Mind the convention.** Keras follows Cho et al. (2014): $z_t \to 1$ *keeps* the old state. Chung et al. (2014) and many later texts write $h_t = (1-z_t) h_{t-1} + z_t \tilde h_t$, where $z_t \to 1$ *replaces* it. The two are the same model with $z$ renamed $1 - z$. The interpolation plays the role of the LSTM's forget/input pair: an additive path along which the gradient is scaled by $z_t$ (compare notebook 03's $f_t$).
 #
 # **`reset_after`.** The original GRU applies the reset gate *before* the recurrent matrix multiplication, $\tanh(x_t W_h + (r_t \odot h_{t-1}) U_h + b_h)$ (`reset_after=False`). cuDNN's fused kernel implements the other order, reset *after* the multiplication, which needs a separate recurrent bias $b'_h$. Keras therefore stores the bias as two rows (input and recurrent) and defaults to `reset_after=True`. A GRU with `reset_after=False` runs on the generic kernel, even on a GPU.
 
