@@ -357,8 +357,11 @@ assert final_val_loss["constant 0.05"] > final_val_loss["constant 0.01"] + 0.05,
     "0.05 should be too high for a constant rate on this model"
 assert final_val_loss["cosine, peak 0.05"] < final_val_loss["constant 0.05"] + 0.02, \
     "warm-up and decay should not make the high peak rate worse"
-assert final_val_loss["constant 0.01"] < final_val_loss["cosine, peak 0.05"] - 0.03, \
-    "at this short budget the well-chosen constant rate should still win"
+tuned_constant_wins = final_val_loss["constant 0.01"] < final_val_loss["cosine, peak 0.05"] - 0.03
+print(f"{PROFILE} profile: the tuned constant rate beats warm-up + cosine by more than 0.03: "
+      f"{'yes' if tuned_constant_wins else 'no'}")
+if PROFILE == "fast":  # a short-budget effect: with the full profile's 2,400 updates, decay pays
+    assert tuned_constant_wins, "at this short budget the well-chosen constant rate should win"
 
 # %% [markdown]
 # In the fast profile, 0.05 is too high for a constant rate: its validation loss falls fastest at first, then flattens well above the 0.01 run. Warm-up and cosine decay at the same peak end no worse than the constant 0.05 (the first updates are gentler and the last ones small), but not as low as the constant 0.01. After 144 updates the model is far from converged (the 0.01 curve is still falling), and lowering the rate slows the descent while it is still steep. Decay earns its keep in long runs whose loss has flattened at the noise floor of the mini-batch gradient; at a short budget, choosing the rate matters more than scheduling it. Notebook 08 sweeps the rate and the other hyperparameters on one fixed task.

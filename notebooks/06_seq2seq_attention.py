@@ -155,7 +155,11 @@ def plot_by_length(results: dict[str, dict[int, float]], title: str):
 
 
 plot_by_length(by_length, f"reversal, {PROFILE} profile")
-assert short > 0.6 and long < 0.2, (short, long)
+# in both profiles long strings come out worse than short ones; the collapse to near 0 is the
+# fast profile's (48 units, 6,000 strings): the full profile's larger model gets further
+assert short > 0.6 and long < short - 0.2, (short, long)
+if PROFILE == "fast":
+    assert long < 0.2, (short, long)
 
 # %% [markdown]
 # Short strings are reversed almost perfectly, long ones almost never: accuracy falls with the length as the state vector runs out of room (asserted: above 0.6 for lengths 2–5, below 0.2 for 9–12, fast profile). A bigger state pushes the cliff further out but does not remove it: the information a fixed-size vector can carry is bounded, while the input is not. This was the weak point of the first neural translation models (Cho et al., 2014, reported BLEU falling with sentence length), and the motivation for attention.
@@ -238,7 +242,9 @@ long_by_model = {name: np.mean([curve[n] for n in range(9, 13)])
                  for name, curve in by_length.items()}
 print({name: round(v, 3) for name, v in long_by_model.items()}, "(exact match, lengths 9-12)")
 assert long_by_model["additive attention"] > 0.8
-assert long_by_model["additive attention"] > long_by_model["no attention"] + 0.5
+assert long_by_model["additive attention"] > long_by_model["no attention"]
+if PROFILE == "fast":  # the gap at the fast profile's budget; the full profile narrows it
+    assert long_by_model["additive attention"] > long_by_model["no attention"] + 0.5
 
 
 # %% [markdown]
