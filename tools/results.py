@@ -70,7 +70,9 @@ def table(notebooks: Path = ROOT / "notebooks") -> str:
 
 
 def _times(run: dict) -> str:
-    return ", ".join(f"{name[:2]}: {record['seconds']} s" for name, record in run.items())
+    return ", ".join(f"{name[:2]}: {record['seconds']} s"
+                     + (f" (stopped: {record['error']})" if record.get("error") else "")
+                     for name, record in run.items())
 
 
 def replace_table(readme: str, new_table: str) -> str:

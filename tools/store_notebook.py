@@ -17,6 +17,7 @@ import argparse
 import json
 import os
 import platform
+import re
 import sys
 import time
 from pathlib import Path
@@ -73,7 +74,8 @@ def execute(path: Path, stop_on_error: bool = True
     except CellExecutionError as failure:
         if stop_on_error:
             raise
-        lines = [line for line in str(failure).splitlines() if "Error" in line]
+        plain = re.sub(r"\x1b\[[0-9;]*m", "", str(failure))  # no terminal colours
+        lines = [line for line in plain.splitlines() if "Error" in line]
         error = lines[-1].strip() if lines else "a cell failed"
     return notebook, time.perf_counter() - started, error
 
