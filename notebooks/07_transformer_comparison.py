@@ -361,11 +361,11 @@ if PROFILE == "fast":
 # The transformer plugs into the same decoders, beam search included:
 
 # %%
-transformer = by_name["transformer"].model
-beam_ids, _ = decoding.beam_search(transformer, curve_source, START_ID, END_ID, max_length=11,
+transformer_model = by_name["transformer"].model
+beam_ids, _ = decoding.beam_search(transformer_model, curve_source, START_ID, END_ID, max_length=11,
                                    beam_width=4)
 beam_iso = decoding.to_texts(beam_ids[:, 0], dates.target_vocab, END_ID)
-greedy_exact = metrics.exact_match(greedy_iso(transformer, curve_source), curve_iso)
+greedy_exact = metrics.exact_match(greedy_iso(transformer_model, curve_source), curve_iso)
 beam_exact = metrics.exact_match(beam_iso, curve_iso)
 print(f"transformer, {len(curve_iso)} held-out dates: greedy {greedy_exact:.3f}, "
       f"beam 4 {beam_exact:.3f}")
