@@ -293,7 +293,14 @@ def lstm_gates(z: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.nd
     return _sigmoid(z_i), _sigmoid(z_f), np.tanh(z_c), _sigmoid(z_o)
 
 
-def lstm_step(x_t, h_prev, c_prev, kernel, recurrent_kernel, bias):
+def lstm_step(
+    x_t: np.ndarray,
+    h_prev: np.ndarray,
+    c_prev: np.ndarray,
+    kernel: np.ndarray,
+    recurrent_kernel: np.ndarray,
+    bias: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
     """One LSTM step: x_t (batch, features), h_prev and c_prev (batch, units) -> (h_t, c_t)."""
     i, f, g, o = lstm_gates(x_t @ kernel + h_prev @ recurrent_kernel + bias)
     c_t = f * c_prev + i * g
@@ -316,7 +323,14 @@ def _check_lstm_shapes(x, kernel, recurrent_kernel, bias) -> int:
     return units
 
 
-def lstm_forward(x, h0, c0, kernel, recurrent_kernel, bias) -> tuple[np.ndarray, np.ndarray]:
+def lstm_forward(
+    x: np.ndarray,
+    h0: np.ndarray | None,
+    c0: np.ndarray | None,
+    kernel: np.ndarray,
+    recurrent_kernel: np.ndarray,
+    bias: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
     """Run a Keras-layout LSTM over a sequence.
 
     Args:
@@ -354,8 +368,18 @@ class LSTMGradients:
     cells: np.ndarray
 
 
-def lstm_backward(d_hidden, x, h0, c0, hidden, cells, kernel, recurrent_kernel, bias,
-                  d_cells=None) -> LSTMGradients:
+def lstm_backward(
+    d_hidden: np.ndarray,
+    x: np.ndarray,
+    h0: np.ndarray | None,
+    c0: np.ndarray | None,
+    hidden: np.ndarray,
+    cells: np.ndarray,
+    kernel: np.ndarray,
+    recurrent_kernel: np.ndarray,
+    bias: np.ndarray,
+    d_cells: np.ndarray | None = None,
+) -> LSTMGradients:
     """Backpropagation through time for :func:`lstm_forward`.
 
     Args:
@@ -437,13 +461,25 @@ def _gru_parts(x_t, h_prev, kernel, recurrent_kernel, bias):
     return z, r, candidate, from_input, from_state, reset_after
 
 
-def gru_step(x_t, h_prev, kernel, recurrent_kernel, bias) -> np.ndarray:
+def gru_step(
+    x_t: np.ndarray,
+    h_prev: np.ndarray,
+    kernel: np.ndarray,
+    recurrent_kernel: np.ndarray,
+    bias: np.ndarray,
+) -> np.ndarray:
     """One GRU step: x_t (batch, features), h_prev (batch, units) -> h_t (batch, units)."""
     z, _, candidate, *_ = _gru_parts(x_t, h_prev, kernel, recurrent_kernel, bias)
     return z * h_prev + (1 - z) * candidate
 
 
-def gru_forward(x, h0, kernel, recurrent_kernel, bias) -> np.ndarray:
+def gru_forward(
+    x: np.ndarray,
+    h0: np.ndarray | None,
+    kernel: np.ndarray,
+    recurrent_kernel: np.ndarray,
+    bias: np.ndarray,
+) -> np.ndarray:
     """Run a Keras-layout GRU over x (batch, time, features) from h0 (batch, units) or zeros.
 
     Weights: ``keras.layers.GRU(...).get_weights()``: kernel (features, 3·units),
@@ -464,7 +500,15 @@ def gru_forward(x, h0, kernel, recurrent_kernel, bias) -> np.ndarray:
     return np.stack(states, axis=1)
 
 
-def gru_backward(d_states, x, h0, states, kernel, recurrent_kernel, bias) -> RNNGradients:
+def gru_backward(
+    d_states: np.ndarray,
+    x: np.ndarray,
+    h0: np.ndarray | None,
+    states: np.ndarray,
+    kernel: np.ndarray,
+    recurrent_kernel: np.ndarray,
+    bias: np.ndarray,
+) -> RNNGradients:
     """Backpropagation through time for :func:`gru_forward` (either ``reset_after``).
 
     Returns :class:`RNNGradients` with ``bias`` in the layer's own shape.
