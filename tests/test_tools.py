@@ -47,7 +47,7 @@ def test_results_table_adds_a_column_per_recorded_run(tmp_path):
         '"results": {"pos_accuracy": {"value": "0.930", "profile": "full"}}}}')
     table = results.table(tmp_path)
     assert "| 05 | `pos_accuracy` | 0.912 | 0.930 |" in table
-    assert "05: 300 s" in table and "2 CPU cores" in table
+    assert "- 05_x: 300 s" in table and "2 CPU cores" in table
 
 
 def test_a_stored_notebook_from_another_profile_is_refused(tmp_path):

@@ -325,7 +325,7 @@ def test_keras_adam_on_an_embedding_with_repeated_ids_differs_from_the_dense_gra
     """Minimal reproduction (Keras 3.15): with an id repeated within a batch, Adam's update of
     an Embedding (sparse gradient) is not the update of the same model trained densely (as if
     its second moment were taken per slice before the slices of one id are summed). Without
-    repeats the two agree exactly. Notebook 08 shows the consequence; this test flags a Keras fix."""
+    repeats the two agree exactly. Notebook 08 says what follows; this test flags a Keras fix."""
     unique = np.array([[1, 2, 3, 4, 5, 6]], "int32")
     np.testing.assert_allclose(_embedding_after_adam(unique, False),
                                _embedding_after_adam(unique, True), atol=1e-6)

@@ -60,19 +60,14 @@ def table(notebooks: Path = ROOT / "notebooks") -> str:
                 cells.append(run.get(notebook, {}).get("results", {}).get(name, {})
                              .get("value", "–"))
             rows.append("| " + " | ".join(cells) + " |")
-    times = ["| wall time | | see `make test` |"
-             + "".join(f" {_times(run)} |" for run in runs.values())] if runs else []
-    environments = sorted({record["environment"] for run in runs.values()
-                           for record in run.values()})
-    notes = [f"\nRuns recorded in `notebooks/results/`: {'; '.join(environments)}."] \
-        if environments else []
-    return "\n".join(rows + times + notes)
-
-
-def _times(run: dict) -> str:
-    return ", ".join(f"{name[:2]}: {record['seconds']} s"
-                     + (f" (stopped: {record['error']})" if record.get("error") else "")
-                     for name, record in run.items())
+    notes = []
+    for column, run in runs.items():
+        environments = sorted({record["environment"] for record in run.values()})
+        notes.append(f"\n`{column}` ({'; '.join(environments)}), wall time per notebook:")
+        notes += [f"- {name.removesuffix('.ipynb')}: {record['seconds']} s"
+                  + (f" — stopped early: {record['error']}" if record.get("error") else "")
+                  for name, record in run.items()]
+    return "\n".join(rows + notes)
 
 
 def replace_table(readme: str, new_table: str) -> str:
