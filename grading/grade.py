@@ -42,6 +42,9 @@ REPO = Path(__file__).resolve().parent.parent
 GRADING_DIR = Path(__file__).resolve().parent
 HIDDEN_DIR = GRADING_DIR / "tests"
 RUNNER, SUPERVISOR = GRADING_DIR / "runner.py", GRADING_DIR / "supervise.py"
+LEFT_RUNNING = 86  # grading/supervise.py's exit status when processes were left running
+LEFT_RUNNING_REASON = ("the submission left processes running after its cells and cases "
+                       "finished (they were killed); no credit")
 
 
 def guarded_folders() -> tuple[Path, ...]:
@@ -62,7 +65,7 @@ class Row:
     points: int
     max_points: int
     # ok | partial | wrong | error | missing | uses_reference | timeout | crashed | invalid |
-    # tampered
+    # tampered | left_running
     status: str
     reason: str
 
@@ -156,6 +159,8 @@ def run_submission(assignment: Assignment, sources: dict[str, list[str]], time_l
             process.wait()
         if process.returncode in (124, -signal.SIGKILL):
             stopped = f"the submission ran past the time limit ({time_limit} s)"
+        elif process.returncode == LEFT_RUNNING:
+            stopped = LEFT_RUNNING_REASON
         records = _read_records(job_dir / "results.jsonl")
         if stopped is None and not any(r.get("event") == "done" for r in records):
             stopped = (f"the grading process ended early (exit code {process.returncode}): "
@@ -320,7 +325,11 @@ def grade_one(path: Path, root: Path, assignments: dict[int, Assignment], time_l
                     "invalid", problem) for ex_id in assignment.exercises]
     records, stopped = run_submission(assignment, sources, time_limit, memory_mb, case_seconds,
                                       sandbox)
-    rows = score(assignment, student, sources, records, stopped)
+    rows = score(assignment, student, sources, records,
+                 None if stopped == LEFT_RUNNING_REASON else stopped)
+    if stopped == LEFT_RUNNING_REASON:
+        for row in rows:
+            row.points, row.status, row.reason = 0, "left_running", LEFT_RUNNING_REASON
     if _restore(hidden_files):  # what it changed is put back, and it gets no credit
         for row in rows:
             row.points, row.status = 0, "tampered"

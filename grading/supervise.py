@@ -8,7 +8,8 @@ or double-forks into a "daemon" — stays its descendant. It waits for the comma
 ``SECONDS``, watches the resident memory of the whole tree (memory actually touched, summed
 over every descendant), and when the command ends, the time is up or the tree passes
 ``MEMORY_MB``, kills every descendant still there. It exits with the command's exit status, or
-124 on timeout and 137 on the memory limit, and prints the reason on stderr.
+124 on timeout, 137 on the memory limit, and 86 when the command succeeded but left processes
+running, and prints the reason on stderr.
 
 Without Linux' prctl (macOS) it still kills the command's process group; a process that left it
 can survive there, which ``grading/README.md`` says.
@@ -26,6 +27,7 @@ from pathlib import Path
 
 PR_SET_CHILD_SUBREAPER = 36
 POLL_SECONDS = 0.05
+LEFT_RUNNING = 86  # exit status: the command succeeded but left processes behind
 
 
 def become_subreaper() -> bool:
@@ -117,6 +119,7 @@ def supervise(command: list[str], seconds: float, memory_mb: int) -> int:
             time.sleep(POLL_SECONDS)
     if reason:
         print(f"supervise: stopped at the {reason}", file=sys.stderr)
+    left = [pid for pid in descendants(os.getpid()) if pid != process.pid] if subreaper else []
     try:
         os.killpg(process.pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
@@ -124,6 +127,10 @@ def supervise(command: list[str], seconds: float, memory_mb: int) -> int:
     if subreaper:
         kill_tree(os.getpid())
     process.wait()
+    if status == 0 and left:
+        print(f"supervise: the command left {len(left)} process(es) running; killed",
+              file=sys.stderr)
+        return LEFT_RUNNING
     return status
 
 

@@ -262,8 +262,10 @@ def _rewrite_library():
 
 
 EXPECTED = {  # student -> {exercise: (points, status, words in the reason)}
-    "detached": {"ex_1_1": (3, "ok", ""), "ex_1_2": (3, "ok", "")},
-    "daemon": {"ex_1_1": (3, "ok", ""), "ex_1_2": (3, "ok", "")},
+    "detached": {"ex_1_1": (0, "left_running", "left processes running"),
+                 "ex_1_2": (0, "left_running", "killed")},
+    "daemon": {"ex_1_1": (0, "left_running", "left processes running"),
+               "ex_1_2": (0, "left_running", "")},
     "rewrites_library": {"ex_1_1": (0, "tampered", "course_lib"), "ex_1_2": (0, "tampered", "")},
     "imports_grader_at_run_time": {"ex_1_2": (0, "error", "No module named 'grading'")},
     "correct": {"ex_1_1": (3, "ok", ""), "ex_1_2": (3, "ok", ""), "ex_1_3": (3, "ok", "")},
