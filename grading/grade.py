@@ -40,7 +40,6 @@ from grading.tests.hidden import HIDDEN
 
 REPO = Path(__file__).resolve().parent.parent
 GRADING_DIR = Path(__file__).resolve().parent
-HIDDEN_DIR = GRADING_DIR / "tests"
 RUNNER, SUPERVISOR = GRADING_DIR / "runner.py", GRADING_DIR / "supervise.py"
 LEFT_RUNNING = 86  # grading/supervise.py's exit status when processes were left running
 LEFT_RUNNING_REASON = ("the submission left processes running after its cells and cases "

@@ -87,14 +87,10 @@ def setup_cell(repository: str, ref: str) -> str:
 def _setup_part(source: str) -> tuple[str, str]:
     """Split a first code cell into the installer part and the notebook's own imports after it."""
     marker = "    importlib.invalidate_caches()\n"
-    if marker in source:
-        head, _, rest = source.partition(marker)
-        return head + marker, rest
-    # an older cell: everything up to the first blank line after the install block
-    match = re.search(r"\n\n(?=import keras|from course_lib|import )", source)
-    if "find_spec(\"course_lib\")" not in source or match is None:
+    if marker not in source:
         raise ValueError("first code cell has no course_lib installer to replace")
-    return source[:match.start() + 1], source[match.end() - 1:]
+    head, _, rest = source.partition(marker)
+    return head + marker, rest
 
 
 def _first_cells(notebook: nbformat.NotebookNode) -> tuple[nbformat.NotebookNode, ...]:
