@@ -8,6 +8,7 @@ from pathlib import Path
 
 from grading.grade import REPO, grade_folder
 from grading.release import release
+from grading.sandbox import SANDBOXES
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -22,8 +23,9 @@ def main(argv: list[str] | None = None) -> None:
     grade.add_argument("--time-limit", type=int, default=60, help="seconds per submission")
     grade.add_argument("--memory-mb", type=int, default=4096, help="memory per submission")
     grade.add_argument("--jobs", type=int, default=1, help="submissions graded at a time")
-    grade.add_argument("--sandbox", choices=("none", "no-network"), default="none",
-                       help="no-network: each submission in a network namespace of its own")
+    grade.add_argument("--sandbox", choices=SANDBOXES, default="none",
+                       help="no-network: a network namespace per submission; read-only: that, and "
+                            "every file system read-only except its work folder (Linux unshare)")
     grade.add_argument("--gradebook", type=Path, default=Path("gradebook.csv"),
                        help="wide CSV: a row per student, a column per exercise and notebook")
     grade.add_argument("--gradescope", type=Path, default=None, metavar="FOLDER",

@@ -36,6 +36,7 @@ from grading.markup import (
     submitted_cells,
 )
 from grading.runner import decode
+from grading.sandbox import sandbox_prefix
 from grading.tests.hidden import HIDDEN
 
 REPO = Path(__file__).resolve().parent.parent
@@ -106,24 +107,6 @@ def _limits(memory_mb: int, seconds: int):
     return apply
 
 
-SANDBOXES = ("none", "no-network")
-
-
-def sandbox_prefix(sandbox: str) -> list[str]:
-    """The command that wraps the runner: nothing, or a new network namespace (``unshare``:
-    no network at all, loopback included)."""
-    if sandbox == "none":
-        return []
-    if sandbox != "no-network":
-        raise ValueError(f"unknown sandbox {sandbox!r}; choose one of {', '.join(SANDBOXES)}")
-    import shutil
-
-    if shutil.which("unshare") is None:
-        raise RuntimeError("--sandbox no-network needs util-linux' unshare (Linux); install it "
-                           "or grade with --sandbox none")
-    return ["unshare", "--net"] if os.geteuid() == 0 else ["unshare", "--map-root-user", "--net"]
-
-
 def run_submission(assignment: Assignment, sources: dict[str, list[str]], time_limit: int,
                    memory_mb: int, case_seconds: int, sandbox: str = "none"
                    ) -> tuple[list[dict], str | None]:
@@ -139,14 +122,14 @@ def run_submission(assignment: Assignment, sources: dict[str, list[str]], time_l
     with tempfile.TemporaryDirectory(prefix="grade_") as work:
         job_dir = Path(work)
         (job_dir / "job.pkl").write_bytes(pickle.dumps(job))
-        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": work,
+        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": work, "TMPDIR": work,
                "CUDA_VISIBLE_DEVICES": "", "TF_CPP_MIN_LOG_LEVEL": "3", "MPLBACKEND": "Agg",
                "OMP_NUM_THREADS": "1"}
         # -I: no PYTHONPATH, no script folder on sys.path, so the runner cannot import grading;
         # course_lib comes from the installed package. The supervisor kills whatever the runner
         # leaves behind (see grading/supervise.py).
         command = [sys.executable, "-I", str(SUPERVISOR), str(time_limit), str(memory_mb), "--",
-                   *sandbox_prefix(sandbox), sys.executable, "-I", str(RUNNER), work]
+                   *sandbox_prefix(sandbox, work), sys.executable, "-I", str(RUNNER), work]
         process = subprocess.Popen(command, cwd=work, env=env, stdin=subprocess.DEVNULL,
                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                    preexec_fn=_limits(memory_mb, time_limit))

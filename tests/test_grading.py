@@ -416,17 +416,44 @@ def test_parallel_grading_exports_a_gradebook_and_gradescope_results(tmp_path):
     assert result["tests"][1]["score"] == 0 and "wrong" in result["tests"][1]["output"]
 
 
-def _unshare_works() -> bool:
+def _sandbox_works(sandbox: str) -> bool:
     import subprocess
+    import tempfile
 
     try:
-        return subprocess.run(grade.sandbox_prefix("no-network") + ["true"],
-                              capture_output=True).returncode == 0
+        with tempfile.TemporaryDirectory() as work:
+            return subprocess.run(grade.sandbox_prefix(sandbox, work) + ["true"],
+                                  capture_output=True).returncode == 0
     except (RuntimeError, OSError):
         return False
 
 
-@pytest.mark.skipif(not _unshare_works(), reason="no user/network namespaces on this machine")
+def test_unknown_sandbox_is_refused_before_grading(tmp_path):
+    with pytest.raises(ValueError, match="unknown sandbox 'docker'; choose one of none"):
+        grade.grade_folder(tmp_path, tmp_path / "grades.csv", sandbox="docker")
+
+
+@pytest.mark.skipif(not _sandbox_works("read-only"),
+                    reason="no user/mount namespaces on this machine")
+def test_read_only_sandbox_keeps_only_the_work_folder_writable(tmp_path):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    write = (f"import os\nopen('inside.txt', 'w').write('ok')\n"
+             f"assert open('inside.txt').read() == 'ok'\n"
+             f"try:\n    open({str(outside / 'escaped')!r}, 'w').write('yes')\n"
+             f"except OSError:\n    pass\n")
+    for sandbox in ("none", "read-only"):
+        root = tmp_path / sandbox
+        _variant(root, "fs", _replace("ex_1_1", write + CORRECT_RNN_STEP))
+        rows = grade.grade_folder(root, tmp_path / f"{sandbox}.csv", time_limit=60,
+                                  sandbox=sandbox)
+        assert {r.exercise: r.status for r in rows}["ex_1_1"] == "ok", rows
+        assert (outside / "escaped").exists() == (sandbox == "none"), sandbox
+        (outside / "escaped").unlink(missing_ok=True)
+
+
+@pytest.mark.skipif(not _sandbox_works("no-network"),
+                    reason="no user/network namespaces on this machine")
 def test_no_network_sandbox_cuts_even_loopback(tmp_path):
     import socket
 
