@@ -10,7 +10,8 @@ step-wise decoding protocol, sampling, greedy and beam search) · seq2seq (the r
 encoder–decoder, scheduled sampling) · transformer (positions, masks, blocks, the encoder–decoder
 transformer) · tcn (temporal convolutional network) · comparison (equal-budget contests, cell
 comparison, scaling, streaming) · training (the fast path's compile settings, callbacks,
-gradient-norm logging, progress lines, state resets) · forecast (windows, baselines) · metrics
+gradient-norm logging, progress lines, state resets) · optimizers (Adam, AdamW, RMSprop right for an
+Embedding's sparse gradient) · forecast (windows, baselines) · metrics
 (perplexity, exact match, BLEU) · plotting · checks (exercises and their answer key) · bench
 (training throughput)
 

@@ -256,7 +256,7 @@ def test_gradient_probe_puts_the_norm_into_the_history_and_bad_arguments_are_nam
 @pytest.mark.parametrize("optimizer", [keras.optimizers.SGD, keras.optimizers.Adam])
 def test_gradient_accumulation_matches_one_large_batch_step(optimizer):
     """Keras optimizers accumulate: 4 micro-batches of 16 = one step on the batch of 64 (dense
-    gradients; notebook 08 shows Adam differing when an Embedding's sparse gradient is involved)."""
+    gradients; an Embedding's sparse gradient: tests/test_optimizers.py)."""
     rng = np.random.default_rng(0)
     x = rng.normal(size=(64, 6, 3)).astype("float32")
     y = rng.normal(size=(64, 1)).astype("float32")
@@ -298,38 +298,3 @@ def test_progress_line_prints_the_last_epoch_and_at_most_one_line_per_interval(c
     assert line.startswith("tiny: epoch 4/4  loss 0") and line.endswith(" s)")
     model.fit(x, y, epochs=3, verbose=0, callbacks=[training.ProgressLine(min_seconds=0)])
     assert len(capsys.readouterr().out.strip().splitlines()) == 3
-
-
-def _embedding_after_adam(ids: np.ndarray, via_one_hot: bool, steps: int = 3) -> np.ndarray:
-    """The embedding table after ``steps`` Adam steps, trained through Keras' Embedding (a
-    sparse, IndexedSlices gradient) or through one_hot @ table (the same function, dense)."""
-    vocab, dim = 7, 3
-    table = np.random.default_rng(1).normal(size=(vocab, dim)).astype("float32")
-    targets = np.random.default_rng(0).normal(size=(*ids.shape, dim)).astype("float32")
-    inputs = keras.Input(ids.shape[1:], dtype="int32")
-    if via_one_hot:
-        layer = keras.layers.Dense(dim, use_bias=False)
-        outputs = layer(keras.layers.Lambda(lambda t: keras.ops.one_hot(t, vocab))(inputs))
-    else:
-        layer = keras.layers.Embedding(vocab, dim)
-        outputs = layer(inputs)
-    layer.set_weights([table])
-    model = keras.Model(inputs, outputs)
-    model.compile(keras.optimizers.Adam(0.1), "mse")
-    for _ in range(steps):
-        model.train_on_batch(ids, targets)
-    return layer.get_weights()[0]
-
-
-def test_keras_adam_on_an_embedding_with_repeated_ids_differs_from_the_dense_gradient():
-    """Minimal reproduction (Keras 3.15): with an id repeated within a batch, Adam's update of
-    an Embedding (sparse gradient) is not the update of the same model trained densely (as if
-    its second moment were taken per slice before the slices of one id are summed). Without
-    repeats the two agree exactly. Notebook 08 says what follows; this test flags a Keras fix."""
-    unique = np.array([[1, 2, 3, 4, 5, 6]], "int32")
-    np.testing.assert_allclose(_embedding_after_adam(unique, False),
-                               _embedding_after_adam(unique, True), atol=1e-6)
-    repeated = np.array([[1, 1, 2, 1], [3, 1, 2, 2]], "int32")
-    difference = np.abs(_embedding_after_adam(repeated, False)
-                        - _embedding_after_adam(repeated, True)).max()
-    assert difference > 0.05, f"Keras now agrees ({difference:.2g}): update notebook 08's note"
