@@ -379,6 +379,19 @@ class CosineWithWarmup(keras.callbacks.Callback):
                              f"{warmup_epochs}, epochs={epochs}")
         self.epochs, self.warmup_epochs = epochs, warmup_epochs
 
+    def schedule(self, peak: float, steps_per_epoch: int):
+        """The Keras schedule this callback installs (the rate at update ``step`` is
+        ``schedule(step)``)."""
+        return keras.optimizers.schedules.CosineDecay(
+            0.0, decay_steps=(self.epochs - self.warmup_epochs) * steps_per_epoch,
+            warmup_target=peak, warmup_steps=self.warmup_epochs * steps_per_epoch)
+
+    def rates(self, peak: float, steps_per_epoch: int) -> np.ndarray:
+        """(epochs * steps_per_epoch,) the learning rate of every update, in order."""
+        schedule = self.schedule(peak, steps_per_epoch)
+        steps = np.arange(self.epochs * steps_per_epoch)
+        return np.array([float(keras.ops.convert_to_numpy(schedule(step))) for step in steps])
+
     def on_train_begin(self, logs=None):
         optimizer = self.model.optimizer
         steps_per_epoch = self.params.get("steps")
@@ -390,10 +403,7 @@ class CosineWithWarmup(keras.callbacks.Callback):
                              f"{int(optimizer.iterations)} steps: compile the model again "
                              "before fit")
         peak = float(keras.ops.convert_to_numpy(optimizer.learning_rate))
-        warmup_steps = self.warmup_epochs * steps_per_epoch
-        optimizer.learning_rate = keras.optimizers.schedules.CosineDecay(
-            0.0, decay_steps=(self.epochs - self.warmup_epochs) * steps_per_epoch,
-            warmup_target=peak, warmup_steps=warmup_steps)
+        optimizer.learning_rate = self.schedule(peak, steps_per_epoch)
 
 
 def course_callbacks(schedule: str = "plateau", profile: str = "fast", epochs: int | None = None,

@@ -44,7 +44,7 @@ import keras
 import matplotlib.pyplot as plt
 import numpy as np
 
-from course_lib import checks, data, models, plotting, runtime, text, training
+from course_lib import checks, data, models, optimizers, plotting, runtime, text, training
 
 PROFILE = runtime.setup(seed=42)
 
@@ -114,7 +114,7 @@ assert not runtime.cudnn_eligibility(lstm, mask=left_padded).eligible
 
 # %%
 def step_seconds(model) -> float:
-    model.compile("adam", keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+    model.compile(optimizers.Adam(), keras.losses.SparseCategoricalCrossentropy(from_logits=True),
                   **training.fast_settings(model))
     ids = np.random.default_rng(0).integers(1, 50, size=(64, 40))
     return training.seconds_per_train_step(model, ids, np.zeros(64, dtype="int32"), steps=10)
@@ -167,7 +167,7 @@ def train_classifier(bidirectional: bool, depth: int):
     keras.utils.set_random_seed(0)
     model = models.sequence_classifier(len(word_vocab), units=32, depth=depth,
                                        bidirectional=bidirectional, dropout=0.3)
-    model.compile(keras.optimizers.Adam(3e-3),
+    model.compile(optimizers.Adam(3e-3),
                   keras.losses.SparseCategoricalCrossentropy(from_logits=True),
                   metrics=["accuracy"], **training.fast_settings(model, data=train_ds))
     started = time.perf_counter()
@@ -220,7 +220,7 @@ def regularisation_run(vocabulary, model_args: dict, early_stopping: bool) -> di
     train, val, test = split_datasets(vocabulary)
     keras.utils.set_random_seed(0)
     model = models.sequence_classifier(len(vocabulary), **model_args)
-    model.compile(keras.optimizers.Adam(3e-3),
+    model.compile(optimizers.Adam(3e-3),
                   keras.losses.SparseCategoricalCrossentropy(from_logits=True),
                   metrics=["accuracy"], **training.fast_settings(model, data=train))
     callbacks = training.course_callbacks("constant", PROFILE, early_stopping=early_stopping)
@@ -275,7 +275,7 @@ epoch_seconds = {}
 for name, dataset in [("random batches", plain_ds), ("bucketed", bucketed_ds)]:
     keras.utils.set_random_seed(0)
     model = models.sequence_classifier(len(word_vocab), units=32)
-    model.compile("adam", keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+    model.compile(optimizers.Adam(), keras.losses.SparseCategoricalCrossentropy(from_logits=True),
                   **training.fast_settings(model, data=dataset))
     model.fit(dataset.take(2), verbose=0, shuffle=False)  # trace once, not timed
     started = time.perf_counter()
@@ -330,7 +330,7 @@ keras.utils.set_random_seed(0)
 tagger = models.sequence_tagger(len(token_vocab), n_tags=len(tag_names) + 1, units=64,
                                 bidirectional=True, dropout=0.3)
 tag_train_ds = text.padded_dataset(tag_train_x, tag_train_y, 32, BOUNDARIES, shuffle=True)
-tagger.compile(keras.optimizers.Adam(5e-3),
+tagger.compile(optimizers.Adam(5e-3),
                keras.losses.SparseCategoricalCrossentropy(from_logits=True),
                **training.fast_settings(tagger, data=tag_train_ds))
 tag_val_ds = text.padded_dataset(tag_val_x, tag_val_y, 128)
@@ -351,7 +351,7 @@ print(f"bidirectional LSTM tagger, test token accuracy: {tagger_accuracy:.3f} "
       f"(baseline {baseline_accuracy:.3f}, {PROFILE} profile, {gold.size:,} tokens)")
 runtime.report("pos_accuracy", tagger_accuracy)
 runtime.report("pos_accuracy_most_frequent_tag", baseline_accuracy)
-assert tagger_accuracy >= baseline_accuracy + 0.04  # measured +5.1 points (fast profile)
+assert tagger_accuracy >= baseline_accuracy + 0.04  # measured +5.0 points (fast profile)
 
 # %% [markdown]
 # Where does the tagger still go wrong? The confusion matrix over the test tokens, each row normalised to the gold tag:

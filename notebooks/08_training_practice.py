@@ -9,7 +9,7 @@
 # - train with a larger effective batch than fits in memory (gradient accumulation), checked to give the same gradient as one large batch;
 # - go from a symptom (NaN loss, flat loss, rising validation loss, slow training, short memory) to its likely cause, a fix, and the notebook that shows it; reproduce the first two and their fixes.
 #
-# **Prerequisites:** notebooks 01–05 (this appendix refers back to all of them). · **Runtime:** about 1.5 min on 2 CPU cores in the `fast` profile. No graded exercises.
+# **Prerequisites:** notebooks 01–05 (this appendix refers back to all of them). · **Runtime:** about 2 min on 2 CPU cores in the `fast` profile. No graded exercises.
 
 # %% [markdown]
 # ## 0 · Setup
@@ -218,13 +218,12 @@ for name in ("SGD", "course Adam"):
         f"{name}: accumulated micro-batches should give the large batch's update"
 assert largest_difference["Keras Adam"]["embedding"] > 1e-3, "Keras' Adam: the embedding differs"
 
-
 # %% [markdown]
 # With SGD and with the course's Adam, the two runs agree to float32 rounding: 4 accumulated micro-batches of 32 give exactly the update of the batch of 128. With Keras' own Adam the embedding's weights differ (printed above), and the reason is a flaw in Keras, not in accumulation.
 #
 # ### 4b · Keras' Adam and an embedding
 #
-# An embedding's gradient is sparse (`tf.IndexedSlices`): one slice per character *occurrence* in the batch, so a character that occurs 300 times in a batch brings 300 slices for the same row. The true gradient of the row is their sum. Keras 3's Adam (3.8 to 3.15; RMSprop and AdamW too) squares the slices for its second moment *before* the repeats of a row are summed, so it uses $v = \sum_i g_i^2$ where the true value is $(\sum_i g_i)^2$. Accumulation sums the slices first, which is why it gets it right. `tests/test_optimizers.py` reproduces the difference in ten lines (sparse against the same model trained through a dense `one_hot @ table`). `course_lib.optimizers.Adam` sums each row's slices before Keras' update (the de-duplication TensorFlow 1's optimizers did) and is otherwise Keras' Adam; every notebook that trains an embedding uses it.
+# An embedding's gradient is sparse (`tf.IndexedSlices`): one slice per character *occurrence* in the batch, so a character that occurs 300 times in a batch brings 300 slices for the same row. The true gradient of the row is their sum. Keras 3's Adam (3.8 to 3.15; RMSprop and AdamW too) squares the slices for its second moment *before* the repeats of a row are summed, so it uses $v = \sum_i g_i^2$ where the true value is $(\sum_i g_i)^2$. Accumulation sums the slices first, which is why it gets it right. `tests/test_optimizers.py` reproduces the difference in ten lines (sparse against the same model trained through a dense `one_hot @ table`). `course_lib.optimizers.Adam` sums each row's slices before Keras' update (the de-duplication TensorFlow 1's optimizers did) and is otherwise Keras' Adam. Notebooks 01, 03, 05, 07 and this one train their embeddings with it; notebook 06's sequence-to-sequence models still use Keras' Adam at the rates that were tuned with it (switched at those rates, the reversal model without attention fell from 0.77 to 0.47 exact match on strings of 2 to 5 characters, fast profile: their rates must be tuned again first).
 #
 # How much does it matter? Adam's first step moves every weight by about the learning rate, whatever the gradient's size: $m/\sqrt{v} = g/|g|$ (until a gradient is as small as Adam's $\epsilon$, as for the rarest characters). With the slices unsummed the first step of a row seen $n$ times is $\eta\,\sum_i g_i / \sqrt{\sum_i g_i^2}$, up to $\sqrt n$ times larger (Cauchy–Schwarz; equal when the slices point the same way). One update from the same weights on the same batch shows it:
 #
@@ -254,7 +253,6 @@ assert np.allclose(first_step["course Adam"][frequent], 0.01, rtol=0.05), "a fir
 assert np.all(ratio <= np.sqrt(counts[seen]) * 1.01), "at most sqrt(n) larger (Cauchy-Schwarz)"
 assert ratio[np.argmax(counts[seen])] > 3, "the most frequent character moves several times lr"
 
-
 # %% [markdown]
 # Keras' Adam moves the embedding rows of frequent characters several times further than its learning rate says, as if each row had a rate growing with its frequency (the ratio stays below $\sqrt n$, asserted). On this short budget a larger step for the embedding helps, so the flawed update scores *better* at the base rate (below, fast profile); at a rate tuned for the correct update the gap shrinks (measured on three seeds at 0.02: 0.01 to 0.07 nats, against 0.07 to 0.08 at 0.01). The course uses the correct update so that a learning rate means the same for every weight and the results match what the same model computes with dense gradients (or in PyTorch, whose `nn.Embedding` sums the gradient by default); the sweep above is therefore with `course_lib.optimizers.Adam`.
 #
@@ -266,7 +264,6 @@ print(f"base configuration, validation loss: course Adam {base['val_loss']:.3f},
 runtime.report("keras_adam_minus_course_adam", keras_base["val_loss"] - base["val_loss"])
 if PROFILE == "fast":  # 0.070, 0.076, 0.082 lower on seeds 0, 1, 2: far beyond the seed spread
     assert keras_base["val_loss"] < base["val_loss"] - 0.03, "the larger embedding steps help here"
-
 
 # %% [markdown]
 # Accumulation changes memory, not arithmetic: the run computes what the large batch computes, in 4 pieces, and makes a quarter of the updates per character of a batch of 32, so on a fixed character budget it trains no better than batch 128 did in the sweep. Use it to reach a batch size you have chosen for other reasons.

@@ -298,3 +298,19 @@ def test_progress_line_prints_the_last_epoch_and_at_most_one_line_per_interval(c
     assert line.startswith("tiny: epoch 4/4  loss 0") and line.endswith(" s)")
     model.fit(x, y, epochs=3, verbose=0, callbacks=[training.ProgressLine(min_seconds=0)])
     assert len(capsys.readouterr().out.strip().splitlines()) == 3
+
+
+def test_cosine_with_warmup_rates_are_the_rates_the_optimizer_uses():
+    cosine = training.CosineWithWarmup(epochs=3, warmup_epochs=1)
+    rates = cosine.rates(0.1, steps_per_epoch=4)
+    assert rates.shape == (12,) and rates[0] == 0.0
+    assert rates[4] == pytest.approx(0.1) and np.all(np.diff(rates[:5]) > 0)
+    assert np.all(np.diff(rates[4:]) < 0) and rates[-1] < 0.01
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+    model.compile(keras.optimizers.SGD(0.1), "mse")
+    seen = []
+    logger = keras.callbacks.LambdaCallback(on_train_batch_begin=lambda batch, logs: seen.append(
+        float(keras.ops.convert_to_numpy(model.optimizer.learning_rate))))
+    model.fit(np.zeros((16, 3), "float32"), np.zeros((16, 1), "float32"), batch_size=4,
+              epochs=3, steps_per_epoch=4, verbose=0, callbacks=[cosine, logger])
+    np.testing.assert_allclose(seen, rates, rtol=1e-5, atol=1e-7)
