@@ -7,7 +7,7 @@ import keras
 
 __all__ = [
     "RECURRENT_LAYERS", "recurrent_layer", "char_lm", "recurrent_param_count", "forecaster",
-    "sequence_classifier", "sequence_tagger",
+    "sequence_classifier", "sequence_tagger", "WordDropout", "PaddingMask", "char_aware_tagger",
 ]
 
 RECURRENT_LAYERS = {"simple_rnn": "SimpleRNN", "lstm": "LSTM", "gru": "GRU"}
@@ -112,3 +112,83 @@ def sequence_tagger(vocab_size: int, n_tags: int, embedding_dim: int = 64, units
     x = _recurrent_stack(x, cell, units, depth, bidirectional, merge_mode, dropout, residual,
                          last_returns_sequences=True)
     return keras.Model(ids, keras.layers.Dense(n_tags, name="logits")(x), name="sequence_tagger")
+
+
+@keras.saving.register_keras_serializable(package="course_lib")
+class WordDropout(keras.layers.Layer):
+    """Word dropout: while training, replace each word id by ``unknown_id`` with probability
+    ``rate`` (padding, id 0, is kept), so that the unknown word's embedding is trained and the
+    model learns to tag from context and spelling when a word is new. ids (batch, time) int32
+    -> the same shape. Identity at inference."""
+
+    def __init__(self, rate: float, unknown_id: int = 1, seed: int | None = None, **kwargs):
+        super().__init__(**kwargs)
+        if not 0.0 <= rate < 1.0:
+            raise ValueError(f"rate must be in [0, 1), got {rate}")
+        self.rate, self.unknown_id, self.seed = rate, unknown_id, seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+
+    def call(self, ids, training=None):
+        if not training or self.rate == 0.0:
+            return ids
+        dropped = keras.random.uniform(keras.ops.shape(ids), seed=self.seed_generator) < self.rate
+        return keras.ops.where(dropped & (ids != 0), keras.ops.cast(self.unknown_id, ids.dtype),
+                               ids)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return super().get_config() | {"rate": self.rate, "unknown_id": self.unknown_id,
+                                       "seed": self.seed}
+
+
+@keras.saving.register_keras_serializable(package="course_lib")
+class PaddingMask(keras.layers.Layer):
+    """``[values, ids]`` -> ``values`` (batch, time, features), masked where ``ids`` (batch,
+    time) is 0. Needed after ``Concatenate``: Keras 3 combines its inputs' masks with *any*
+    (a step is kept if any input keeps it), so an unmasked branch would unmask the padding."""
+
+    def call(self, inputs):
+        return inputs[0]
+
+    def compute_mask(self, inputs, mask=None):
+        return keras.ops.not_equal(inputs[1], 0)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape[0]
+
+
+def char_aware_tagger(word_vocab_size: int, char_vocab_size: int, n_tags: int,
+                      word_dim: int = 64, char_dim: int = 24, char_filters: int = 64,
+                      char_width: int = 3, max_chars: int = 16, units: int = 64,
+                      bidirectional: bool = True, dropout: float = 0.3,
+                      word_dropout: float = 0.1):
+    """A tagger that reads each word twice: its word id and its spelling.
+
+    Inputs ``{"words": (batch, time), "chars": (batch, time, max_chars)}`` int32, 0 = padding
+    (chars from :func:`course_lib.text.encode_token_chars`); returns tag logits (batch, time,
+    n_tags). The spelling goes through a character CNN (embedding, a convolution of width
+    ``char_width`` over each word's characters, max over them: (batch, time, char_filters));
+    it is concatenated with the word embedding (after
+    :class:`WordDropout`), then an LSTM (bidirectional or forward) tags every position.
+    """
+    words = keras.Input(shape=(None,), dtype="int32", name="words")
+    chars = keras.Input(shape=(None, max_chars), dtype="int32", name="chars")
+    w = WordDropout(word_dropout, name="word_dropout")(words) if word_dropout else words
+    w = keras.layers.Embedding(word_vocab_size, word_dim, mask_zero=True, name="embedding")(w)
+    c = keras.layers.Embedding(char_vocab_size, char_dim, name="char_embedding")(chars)
+    # (batch, time, max_chars, char_dim): a (1, width) kernel convolves along each word's
+    # characters only; the max over them leaves (batch, time, char_filters)
+    c = keras.layers.Conv2D(char_filters, (1, char_width), padding="same", activation="relu",
+                            name="char_cnn")(c)
+    c = keras.layers.MaxPooling2D((1, max_chars), name="char_pool")(c)
+    c = keras.layers.Reshape((-1, char_filters), name="spelling")(c)
+    x = keras.layers.Concatenate(name="word_and_spelling")([w, c])
+    x = PaddingMask(name="padding_mask")([x, words])
+    x = keras.layers.Dropout(dropout, name="input_dropout")(x)
+    x = _recurrent_stack(x, "lstm", units, 1, bidirectional, "concat", 0.0, False,
+                         last_returns_sequences=True)
+    x = keras.layers.Dropout(dropout, name="output_dropout")(x)
+    return keras.Model({"words": words, "chars": chars},
+                       keras.layers.Dense(n_tags, name="logits")(x), name="char_aware_tagger")

@@ -21,8 +21,8 @@ __all__ = [
     "PAD", "UNK", "START", "END", "STANDARDIZE", "Vocabulary", "char_vocabulary",
     "word_vocabulary", "next_token_dataset", "stateful_next_token_dataset", "pad_batch",
     "padded_dataset", "padded_batch_count", "dataset_padding_share", "token_vocabulary",
-    "encode_tokens", "padding_share", "TOKEN_PATTERN", "tokenize", "teacher_forcing_arrays",
-    "teacher_forcing_dataset",
+    "encode_tokens", "encode_token_chars", "tagging_dataset", "padding_share", "TOKEN_PATTERN",
+    "tokenize", "teacher_forcing_arrays", "teacher_forcing_dataset",
 ]
 
 PAD, UNK, START, END = "", "[UNK]", "[START]", "[END]"
@@ -232,6 +232,49 @@ def encode_tokens(vocabulary: Vocabulary, tokens: Sequence[str]) -> np.ndarray:
     lower = vocabulary.level == "token_lower"
     return np.array([index.get(t.lower() if lower else t, vocabulary.unk_id) for t in tokens],
                     dtype=np.int32)
+
+
+def encode_token_chars(vocabulary: Vocabulary, tokens: Sequence[str], max_chars: int = 16
+                       ) -> np.ndarray:
+    """(tokens, max_chars) int32 character ids of each token, case kept, right-padded with 0;
+    a token longer than ``max_chars`` keeps its first ``max_chars // 2`` and its last
+    characters (prefix and suffix, where most of a word's part of speech shows)."""
+    out = np.zeros((len(tokens), max_chars), dtype=np.int32)
+    head = max_chars // 2
+    for row, token in enumerate(tokens):
+        kept = token if len(token) <= max_chars else token[:head] + token[-(max_chars - head):]
+        out[row, :len(kept)] = vocabulary.encode(kept)
+    return out
+
+
+def tagging_dataset(words: Sequence[np.ndarray], chars: Sequence[np.ndarray],
+                    tags: Sequence[np.ndarray], batch_size: int, shuffle: bool = False,
+                    seed: int = 0):
+    """A ``tf.data.Dataset`` of ({"words", "chars"}, tags) batches for a character-aware
+    tagger, each batch padded to its longest sentence with 0.
+
+    Per sentence: words (time,), chars (time, max_chars), tags (time,) int32. Shapes per batch:
+    words (batch, time), chars (batch, time, max_chars), tags (batch, time).
+    """
+    if not len(words) == len(chars) == len(tags):
+        raise ValueError(f"need one chars and one tags array per sentence: got {len(words)} "
+                         f"sentences, {len(chars)} chars and {len(tags)} tags arrays")
+    max_chars = int(np.shape(chars[0])[1])
+
+    def examples():
+        for w, c, t in zip(words, chars, tags, strict=True):
+            yield {"words": w, "chars": c}, t
+
+    signature = ({"words": tf.TensorSpec((None,), tf.int32),
+                  "chars": tf.TensorSpec((None, max_chars), tf.int32)},
+                 tf.TensorSpec((None,), tf.int32))
+    dataset = tf.data.Dataset.from_generator(examples, output_signature=signature).cache()
+    if shuffle:
+        dataset = dataset.shuffle(len(words), seed=seed, reshuffle_each_iteration=True)
+    dataset = dataset.padded_batch(batch_size)
+    batches = -(-len(words) // batch_size)
+    dataset = dataset.apply(tf.data.experimental.assert_cardinality(batches))
+    return dataset.prefetch(tf.data.AUTOTUNE)
 
 
 def padding_share(lengths: Sequence[int], boundaries: Sequence[int], batch_size: int) -> float:

@@ -53,3 +53,35 @@ def test_masked_classifier_ignores_extra_padding(embedding_dropout):
     long = np.array([[4, 9, 2, 0, 0, 0, 0, 0, 0]], dtype="int32")
     np.testing.assert_allclose(model.predict(short, verbose=0), model.predict(long, verbose=0),
                                atol=1e-6)
+
+
+def test_word_dropout_replaces_words_by_unk_only_while_training_and_keeps_padding():
+    layer = models.WordDropout(0.5, unknown_id=1, seed=0)
+    ids = np.tile(np.array([[5, 6, 7, 8, 9, 0, 0]], "int32"), (200, 1))
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(layer(ids)), ids)
+    dropped = keras.ops.convert_to_numpy(layer(ids, training=True))
+    assert np.all(dropped[:, 5:] == 0), "padding must stay padding"
+    share = np.mean(dropped[:, :5] == 1)
+    assert 0.45 < share < 0.55, share
+    assert np.all((dropped[:, :5] == 1) | (dropped[:, :5] == ids[:, :5]))
+    assert models.WordDropout.from_config(layer.get_config()).rate == 0.5
+    with pytest.raises(ValueError, match=r"rate must be in \[0, 1\)"):
+        models.WordDropout(1.0)
+
+
+@pytest.mark.parametrize("bidirectional", [True, False])
+def test_char_aware_tagger_tags_every_position_and_masks_padding(bidirectional):
+    keras.utils.set_random_seed(0)
+    model = models.char_aware_tagger(30, 20, n_tags=5, units=8, char_filters=6,
+                                     bidirectional=bidirectional)
+    words = np.array([[3, 4, 5, 0], [6, 7, 0, 0]], "int32")
+    chars = np.random.default_rng(0).integers(1, 20, size=(2, 4, 16)).astype("int32")
+    logits = keras.ops.convert_to_numpy(model({"words": words, "chars": chars}))
+    assert logits.shape == (2, 4, 5)
+    longer = {"words": np.pad(words, ((0, 0), (0, 3))), "chars": np.pad(chars, ((0, 0), (0, 3),
+                                                                                 (0, 0)))}
+    padded = keras.ops.convert_to_numpy(model(longer))
+    if not bidirectional:  # a forward tagger's outputs at real positions ignore later padding
+        np.testing.assert_allclose(padded[0, :3], logits[0, :3], atol=1e-5)
+    else:  # the backward direction skips masked steps: the same outputs too
+        np.testing.assert_allclose(padded[1, :2], logits[1, :2], atol=1e-5)

@@ -138,3 +138,24 @@ def test_teacher_forcing_dataset_keeps_every_example_in_length_buckets():
     assert sum(len(target_out) for _, target_out in batches) == 300
     widths = [source.shape[1] for (source, _), _ in batches]
     assert max(widths) == 30 and min(widths) < 10  # short sentences are not padded to 30
+
+
+def test_encode_token_chars_keeps_case_pads_and_keeps_prefix_and_suffix():
+    vocabulary = text.char_vocabulary("abcdefghijklmnopqrstuvwxyzABC")
+    chars = text.encode_token_chars(vocabulary, ["Ab", "abcdefghijklmnopqrstuvwxyz"], 8)
+    assert chars.shape == (2, 8) and chars.dtype == np.int32
+    assert vocabulary.decode(chars[0]) == "Ab" and np.all(chars[0, 2:] == 0)
+    assert vocabulary.decode(chars[1]) == "abcdwxyz"
+
+
+def test_tagging_dataset_pads_words_chars_and_tags_per_batch():
+    words = [np.array([2, 3], "int32"), np.array([4, 5, 6], "int32"), np.array([7], "int32")]
+    chars = [np.ones((len(w), 4), "int32") for w in words]
+    tags = [np.full(len(w), 1, "int32") for w in words]
+    batches = list(text.tagging_dataset(words, chars, tags, batch_size=2))
+    assert len(batches) == 2
+    inputs, targets = batches[0]
+    assert inputs["words"].shape == (2, 3) and inputs["chars"].shape == (2, 3, 4)
+    assert targets.numpy().tolist() == [[1, 1, 0], [1, 1, 1]]
+    with pytest.raises(ValueError, match="one chars and one tags array per sentence"):
+        text.tagging_dataset(words, chars[:2], tags, 2)
