@@ -242,15 +242,16 @@ loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
 val_windows = text.next_token_dataset(val_ids, SEQ_LEN, BATCH, shuffle=False)
 repeated_windows = text.next_token_dataset(train_ids, SEQ_LEN, BATCH, seed=0).repeat()
 
-def train_lm(cell: str, units: int, schedule: str = "constant", peak_rate: float = 0.01):
+def train_lm(cell: str, units: int):
     """A stateless char LM, CHECKS x STEPS_PER_CHECK updates with validation after each block.
     Returns the model, its history and the training seconds (validation excluded)."""
     keras.utils.set_random_seed(0)
     model = models.char_lm(len(vocab), units, cell=cell)
-    model.compile(optimizers.Adam(peak_rate), loss,
+    model.compile(optimizers.Adam(0.01), loss,
                   **training.fast_settings(model, data=repeated_windows))
     timer = training.EpochTimer()
-    callbacks = training.course_callbacks(schedule, PROFILE, epochs=CHECKS, early_stopping=False)
+    callbacks = training.course_callbacks("constant", PROFILE, epochs=CHECKS,
+                                          early_stopping=False)
     history = model.fit(repeated_windows, epochs=CHECKS, steps_per_epoch=STEPS_PER_CHECK,
                         validation_data=val_windows, shuffle=False,
                         callbacks=[timer, *callbacks, training.ProgressLine()],
