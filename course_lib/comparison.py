@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import keras
@@ -27,7 +27,7 @@ from course_lib.training import EpochTimer
 __all__ = [
     "Contender", "compare_contenders", "compare_cells", "EpochMetric", "contender_table",
     "median_seconds", "PassCost", "memory_stats_device", "forward_backward_cost",
-    "scaling_curves", "loglog_slope", "StreamingCost", "streaming_cost",
+    "scaling_curves", "loglog_slope", "StreamingCost", "streaming_costs",
 ]
 
 
@@ -273,23 +273,35 @@ class StreamingCost:
         """Median step time over the ``width`` steps before step ``end``."""
         return float(np.median(self.seconds[max(0, end - width):end]))
 
+    def growth(self, width: int = 64) -> float:
+        """Median step time of the last ``width`` steps over that of the first ``width`` (after
+        the warm-up): 1 for a constant per-token cost."""
+        return self.window_median(len(self.seconds), width) / self.window_median(width, width)
 
-def streaming_cost(model, source_ids: np.ndarray, token_id: int, steps: int) -> StreamingCost:
-    """Feed ``token_id`` to ``model.step`` ``steps`` times from ``model.start_state(source_ids)``
-    and time every step (the first two, which compile the step, are run before timing starts).
 
-    Works for any model with the decoding protocol of :mod:`course_lib.decoding`; the state's
-    size is the sum of its arrays' bytes (the encoder output included, which is constant).
+def streaming_costs(models: Mapping[str, object], source_ids: np.ndarray, token_id: int,
+                    steps: int) -> dict[str, StreamingCost]:
+    """Feed ``token_id`` to each model's ``step`` ``steps`` times from
+    ``model.start_state(source_ids)`` and time every step.
+
+    The models take turns, one step each, so a burst of load on the machine slows all of them at
+    the same tokens instead of falsifying one model's curve. The first two steps of each model,
+    which compile the step, are run before timing starts. Works for any model with the decoding
+    protocol of :mod:`course_lib.decoding`; the state's size is the sum of its arrays' bytes (the
+    encoder output included, which is constant).
     """
     tokens = np.full(len(source_ids), token_id, np.int32)
-    warm = model.start_state(source_ids)
-    for _ in range(2):
-        _, warm = model.step(tokens, warm)
-    state = model.start_state(source_ids)
-    seconds, state_bytes = np.empty(steps), np.empty(steps, np.int64)
+    for model in models.values():
+        warm = model.start_state(source_ids)
+        for _ in range(2):
+            _, warm = model.step(tokens, warm)
+    states = {name: model.start_state(source_ids) for name, model in models.items()}
+    seconds = {name: np.empty(steps) for name in models}
+    state_bytes = {name: np.empty(steps, np.int64) for name in models}
     for t in range(steps):
-        started = time.perf_counter()
-        _, state = model.step(tokens, state)
-        seconds[t] = time.perf_counter() - started
-        state_bytes[t] = sum(np.asarray(s).nbytes for s in state)
-    return StreamingCost(seconds, state_bytes)
+        for name, model in models.items():
+            started = time.perf_counter()
+            _, states[name] = model.step(tokens, states[name])
+            seconds[name][t] = time.perf_counter() - started
+            state_bytes[name][t] = sum(np.asarray(s).nbytes for s in states[name])
+    return {name: StreamingCost(seconds[name], state_bytes[name]) for name in models}

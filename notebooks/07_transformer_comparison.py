@@ -437,13 +437,13 @@ assert slopes[attention_name]["time"] > slopes[lstm_name]["time"] + 0.25, slopes
 #
 # ## 7 · Streaming: what one more token costs
 #
-# Now inference, one token at a time, as in a live transcript or a sensor stream. The RNN decoder's state is a fixed-size vector, so every step costs the same. The transformer decoder attends to its cache of all earlier positions, which grows by one position per step. `comparison.streaming_cost` feeds tokens to the trained date models of section 5 through the same `step` method the decoders use, and times every step, for a batch of streams, far beyond the 11 tokens they were trained for (only the cost matters here):
+# Now inference, one token at a time, as in a live transcript or a sensor stream. The RNN decoder's state is a fixed-size vector, so every step costs the same. The transformer decoder attends to its cache of all earlier positions, which grows by one position per step. `comparison.streaming_costs` feeds tokens to the trained date models of section 5 through the same `step` method the decoders use, and times every step, for a batch of streams, far beyond the 11 tokens they were trained for (only the cost matters here). The three models take turns, one token each, so a moment of load on the machine slows all three at the same point of the stream rather than bending one model's curve:
 
 # %%
 streams = dates.test_source[:CONFIG["stream_batch"]]
 digit = dates.target_vocab.id_of("1")
-streaming = {r.name: comparison.streaming_cost(r.model, streams, digit, CONFIG["stream_steps"])
-             for r in results}
+streaming = comparison.streaming_costs({r.name: r.model for r in results}, streams, digit,
+                                       CONFIG["stream_steps"])
 steps = CONFIG["stream_steps"]
 checkpoints = [32, steps // 4, steps // 2, steps]
 print(f"{'':<15}" + "".join(f"{'step ' + str(c):>12}" for c in checkpoints)
@@ -467,18 +467,17 @@ fig.tight_layout()
 plt.show()
 
 rnn_stream, transformer_stream = streaming["attention_rnn"], streaming["transformer"]
-growth = {name: cost.window_median(steps, width=64) / cost.window_median(64, width=64)
-          for name, cost in streaming.items()}
+growth = {name: cost.growth(width=64) for name, cost in streaming.items()}
 print("per-token time, last steps / first steps:", {k: round(v, 2) for k, v in growth.items()})
 assert len(set(rnn_stream.state_bytes)) == 1  # constant state
 cache_growth = np.diff(transformer_stream.state_bytes)
 assert np.all(cache_growth == len(streams) * CONFIG["d_model"] * 4)  # + 1 position per step
 assert len(set(streaming["tcn"].state_bytes)) == 1  # a fixed window
-assert growth["tcn"] < 1.6
-assert growth["attention_rnn"] < 1.6 and growth["transformer"] > 2 * growth["attention_rnn"]
+assert growth["tcn"] < 1.6 and growth["attention_rnn"] < 1.6
+assert growth["transformer"] > 1.5 * max(growth["attention_rnn"], growth["tcn"])
 
 # %% [markdown]
-# The RNN's state never changes size and its per-token time stays flat up to timing noise (asserted: less than 1.6× from the first steps to the last). The TCN behaves the same way (asserted): its state is a fixed window of the last 60 embedded positions, so each token costs the same, and anything older than the window is forgotten for good. The transformer's cache grows by exactly one position of `d_model` floats per stream and step (asserted), and its per-token time grows with it, by more than twice the RNN's ratio over this run (asserted; both ratios are printed). After $n$ tokens the transformer has done $O(n^2)$ attention work in total; the RNN, $O(n)$. Production transformers bound this with a sliding window or by summarising old context, and that is exactly a step back towards a recurrent state.
+# The RNN's state never changes size and its per-token time stays flat up to timing noise (asserted: less than 1.6× from the first steps to the last). The TCN behaves the same way (asserted): its state is a fixed window of the last 60 embedded positions, so each token costs the same, and anything older than the window is forgotten for good. The transformer's cache grows by exactly one position of `d_model` floats per stream and step (asserted), and its per-token time grows with it: its ratio of last to first steps is more than 1.5 times the larger of the other two (asserted; the ratios are printed. In five probe runs of the same measurement on untrained models, three of them with both CPU cores busy with other work, that factor was 2.4 to 4.1). After $n$ tokens the transformer has done $O(n^2)$ attention work in total; the RNN, $O(n)$. Production transformers bound this with a sliding window or by summarising old context, and that is exactly a step back towards a recurrent state.
 #
 # ## 8 · When recurrent networks still make sense
 #

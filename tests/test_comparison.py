@@ -78,13 +78,15 @@ def test_streaming_state_is_constant_for_an_rnn_and_grows_for_a_transformer():
     rnn = EncoderDecoder(12, 9, units=8, embedding_dim=4, attention="dot")
     transformer = TransformerEncoderDecoder(12, 9, d_model=8, heads=2, ff_units=16,
                                             decoder_layers=3)
-    rnn_cost = comparison.streaming_cost(rnn, SOURCE, token_id=4, steps=6)
-    transformer_cost = comparison.streaming_cost(transformer, SOURCE, token_id=4, steps=6)
+    costs = comparison.streaming_costs({"rnn": rnn, "transformer": transformer}, SOURCE,
+                                       token_id=4, steps=6)
+    rnn_cost, transformer_cost = costs["rnn"], costs["transformer"]
     assert rnn_cost.seconds.shape == (6,) and np.all(rnn_cost.seconds > 0)
     assert len(set(rnn_cost.state_bytes)) == 1
     # each step adds one position (8 float32) per example (2) to each decoder block's cache (3)
     np.testing.assert_array_equal(np.diff(transformer_cost.state_bytes), 3 * 2 * 8 * 4)
     assert transformer_cost.window_median(6, width=3) > 0
+    assert transformer_cost.growth(width=3) > 0
 
 
 def test_scaling_curves_measure_every_length_with_a_fresh_layer():
