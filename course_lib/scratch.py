@@ -133,6 +133,7 @@ def rnn_backward(
     recurrent_kernel: np.ndarray,
     activation: str = "tanh",
     truncate: int | None = None,
+    chunk: int | None = None,
 ) -> RNNGradients:
     """Backpropagation through time for :func:`rnn_forward`.
 
@@ -144,6 +145,11 @@ def rnn_backward(
         activation: the forward pass' activation, ``"tanh"`` or ``"linear"``.
         truncate: BPTT(k): the gradient injected at step t flows back through at most k cell
             applications (steps t, t-1, ..., t-k+1). None (or k >= time) is full BPTT.
+        chunk: chunked truncation, what stateful training on windows of ``chunk`` steps does:
+            the sequence is cut into chunks (steps 0..chunk-1, chunk..2*chunk-1, ...), the
+            state is carried across a border but its gradient is not, so the loss at the j-th
+            step of a chunk (j = 1..chunk) reaches back j steps only. One sweep: O(time).
+            Not combined with ``truncate``.
 
     Returns:
         :class:`RNNGradients` in Keras' weight layout.
@@ -157,10 +163,16 @@ def rnn_backward(
             f"expected d_states of shape (batch, time, units) = {states.shape}, "
             f"got {d_states.shape}"
         )
-    if truncate is not None and truncate < 1:
-        raise ValueError(f"expected truncate >= 1 (or None for full BPTT), got {truncate}")
+    for name, value in (("truncate", truncate), ("chunk", chunk)):
+        if value is not None and value < 1:
+            raise ValueError(f"expected {name} >= 1 (or None for full BPTT), got {value}")
+    if truncate is not None and chunk is not None:
+        raise ValueError("pass truncate (BPTT(k) per loss) or chunk (chunked truncation), "
+                         "not both")
     derivative = _activation(activation)[1](states)  # f'(a_t), (batch, time, units)
-    if truncate is None or truncate >= time:
+    if chunk is not None:
+        d_h, d_pre = _full_bptt(d_states, derivative, recurrent_kernel, cut_every=chunk)
+    elif truncate is None or truncate >= time:
         d_h, d_pre = _full_bptt(d_states, derivative, recurrent_kernel)
     else:
         d_h, d_pre = _truncated_bptt(d_states, derivative, recurrent_kernel, truncate)
@@ -175,14 +187,16 @@ def rnn_backward(
     )
 
 
-def _full_bptt(d_states, derivative, recurrent_kernel):
-    """One backward sweep. Returns (dL/dh_t, dL/da_t), each (batch, time, units)."""
+def _full_bptt(d_states, derivative, recurrent_kernel, cut_every=None):
+    """One backward sweep. Returns (dL/dh_t, dL/da_t), each (batch, time, units).
+    With ``cut_every`` = c, nothing flows from step t back to t - 1 when t is a multiple of c."""
     d_h, d_pre = np.zeros_like(d_states), np.zeros_like(d_states)
     from_later = np.zeros_like(d_states[:, 0])
     for t in reversed(range(d_states.shape[1])):
         d_h[:, t] = d_states[:, t] + from_later
         d_pre[:, t] = d_h[:, t] * derivative[:, t]
-        from_later = d_pre[:, t] @ recurrent_kernel.T
+        cut = cut_every is not None and t % cut_every == 0
+        from_later = np.zeros_like(from_later) if cut else d_pre[:, t] @ recurrent_kernel.T
     return d_h, d_pre
 
 

@@ -184,6 +184,41 @@ assert np.abs(small_states).max() < 0.05, "the states should stay in tanh's near
 assert near_linear_ratio > 1e3, "a tanh RNN with radius 1.5 and small states should explode"
 
 # %% [markdown]
+# What does such a gradient do to training? Take one plain gradient-descent step (learning rate 0.01) on $L = \sum_j h_{Tj}$ for this tanh RNN, once with the raw gradient and once after clipping its global norm (over kernel, recurrent kernel and bias together) to 1, the rule of section 4. Then run the network again and look at its states and at the gradient that reaches step 1:
+
+# %%
+recurrent_15 = scratch.scale_to_spectral_radius(base_matrix, 1.5)
+loss_at_last_step = np.zeros_like(small_states)
+loss_at_last_step[:, -1] = 1.0  # dL/dh_T for L = sum of h_T
+raw = scratch.rnn_backward(loss_at_last_step, small_x, None, small_states, kernel, recurrent_15)
+gradient = (raw.kernel, raw.recurrent_kernel, raw.bias)
+global_norm = float(np.sqrt(sum(np.sum(g ** 2) for g in gradient)))
+
+def after_one_step(clip_norm: float | None) -> tuple[float, float]:
+    """(share of saturated states |h| > 0.99, gradient norm reaching step 1) after one step."""
+    scale = 1.0 if clip_norm is None else min(1.0, clip_norm / global_norm)
+    weights = [w - 0.01 * scale * g for w, g in zip((kernel, recurrent_15, np.zeros(units)),
+                                                     gradient, strict=True)]
+    states = scratch.rnn_forward(small_x, None, *weights)
+    return float(np.mean(np.abs(states) > 0.99)), float(
+        scratch.last_step_gradient_norms(small_x, *weights, "tanh")[0])
+
+before_step = float(small_norms[0])
+step_results = {"with the raw gradient": after_one_step(None),
+                "clipped to norm 1": after_one_step(1.0)}
+print(f"global gradient norm {global_norm:.1e}, so the raw step has norm {0.01 * global_norm:.1e} "
+      f"and the clipped one 0.01; gradient reaching step 1 before the step {before_step:.1e}")
+for name, (saturated, reach) in step_results.items():
+    print(f"after one step {name:<21}: {saturated:6.1%} of the states saturated, "
+          f"gradient reaching step 1 {reach:.1e}")
+(saturated_raw, reach_raw), (saturated_clip, reach_clip) = step_results.values()
+assert global_norm > 1e3, "the exploding gradient should be huge"
+assert saturated_raw > 0.9 and reach_raw < 1e-6, "one raw step kills the network"
+assert saturated_clip < 0.01 and reach_clip > 1.0, "a clipped step leaves it trainable"
+
+# %% [markdown]
+# The unclipped step is enormous (its norm is printed), mostly along the bias. Every state lands at ±1, where tanh's derivative is zero, and no gradient flows any more: one update has killed the network, and saturation has turned the exploding gradient into a vanished one. Clipped, the step has norm 0.01, almost no state saturates, and a gradient still reaches step 1. It is smaller than before the step, because the states have left the tiny near-linear regime, but the network can go on learning. So tanh does not prevent explosion, and clipping protects a tanh network just as it protects an unbounded one (section 4 trains a ReLU network with and without it).
+#
 # Either way, the signal that step 50 sends back to step 1 is off by many orders of magnitude. A weight update driven by it cannot learn that step 1 mattered. Section 6 shows this on a real training run.
 #
 # ## 4 · Exploding gradients in training, and clipping
@@ -251,16 +286,16 @@ assert loss_clip[-1] < ADDING_BASELINE_MSE and not loss_free[-1] < ADDING_BASELI
     "only the clipped run should learn"
 
 # %% [markdown]
-# In the `fast` profile the unclipped run's first-epoch loss is in the tens of millions, with a probe gradient norm in the thousands. The weights survive the blow-up but settle on a nearly constant prediction: the loss stays at about 0.176, just above the baseline, and the gradient norm drops to about 0.1, since a flat model gets flat gradients. The clipped run never exceeds a loss of about 0.4 and keeps improving below the baseline. Its probe gradient norm still ranges from below 1 to over 100, often far above the limit of 1. Clipping does not make the model's gradients small; it bounds the *step* the optimizer takes along them.
+# In the `fast` profile the unclipped run's first-epoch loss is in the tens of millions, with a probe gradient norm in the thousands. The weights survive the blow-up but settle on a nearly constant prediction: the loss stays at about 0.176, just above the baseline, and the gradient norm drops to about 0.2 (printed above: the last probe norm), since a flat model gets flat gradients. The clipped run never exceeds a loss of about 0.4 and keeps improving below the baseline. Its probe gradient norm still ranges from below 1 to over 100, often far above the limit of 1. Clipping does not make the model's gradients small; it bounds the *step* the optimizer takes along them.
 #
-# ## 5 · Truncated BPTT: cheaper, and blind beyond its window
+# ## 5 · Truncated BPTT: two ways to cut the gradient, and what each can reach
 #
-# Full BPTT sends every step's gradient all the way back to $t = 1$. **Truncated BPTT** with window $k$ (BPTT($k$)) stops each step's gradient after $k$ steps back: `rnn_backward(..., truncate=k)`. Two consequences, both measured below:
+# Full BPTT sends every step's gradient all the way back to $t = 1$, and it has to keep all $T$ states for the backward pass. **Truncated BPTT** stops the gradient after a window of $k$ steps. There are two ways to do that, and they differ in cost and in reach:
 #
-# - **Cost.** With a loss at every step, BPTT($k$) needs about $T \cdot k$ matrix products instead of $T$ for one full sweep. Its advantage is *memory* when streaming: it needs only the last $k$ states, not all $T$. The practical variant, stateful training on chunks of $k$ steps (notebook 03), costs $O(T)$ time and $O(k)$ memory.
-# - **Reach.** A dependency longer than the window gets no gradient signal at all.
+# - **Chunked truncation** (`rnn_backward(..., chunk=k)`): cut the sequence into chunks of $k$ steps, carry the *state* from one chunk into the next, but not its gradient. This is what stateful training on windows of $k$ steps does (notebook 03), and what most texts mean by truncated BPTT. It costs one backward sweep, like full BPTT, and needs only one chunk's states in memory: $O(k)$ instead of $O(T)$, the reason to use it. Its reach is **uneven**: the loss at the $j$-th step of a chunk reaches back only $j$ steps (to the chunk's start), so the last step sees $k$ steps and the first sees only itself.
+# - **Per-loss BPTT($k$)** (`rnn_backward(..., truncate=k)`): the loss at *every* step walks back exactly $k$ steps. Every position gets the same reach, but the loss at each step needs its own walk, so the cost is about $T \cdot k$ matrix products instead of $T$: dearer than full BPTT, not cheaper. It is used for online learning, where a stream never ends and only the last $k$ states are kept.
 #
-# First the cost of one backward pass for $T = 64$, as a function of $k$. Past a small fixed overhead, the time grows about linearly with $k$ (in theory $\times 8$ from $k = 4$ to $k = 32$; we assert at least $\times 3$ so that a busy machine does not fail the test):
+# First the cost of one backward pass for $T = 64$, as a function of $k$. Past a small fixed overhead, per-loss BPTT($k$) grows about linearly with $k$ (in theory $\times 8$ from $k = 4$ to $k = 32$; we assert at least $\times 3$ so that a busy machine does not fail the test), while the chunked variant costs about one full sweep whatever $k$:
 
 # %%
 import time
@@ -273,25 +308,30 @@ recurrent_long = rng.normal(scale=units ** -0.5, size=(units, units))
 states_long = scratch.rnn_forward(x_long, None, kernel_long, recurrent_long, np.zeros(units))
 upstream_long = rng.normal(size=states_long.shape)
 
-def backward_seconds(window) -> float:
+def backward_seconds(**cut) -> float:
     """Fastest of 7 runs: the least disturbed by whatever else the machine is doing."""
     timings = []
     for _ in range(7):
         start = time.perf_counter()
         scratch.rnn_backward(upstream_long, x_long, None, states_long, kernel_long,
-                             recurrent_long, truncate=window)
+                             recurrent_long, **cut)
         timings.append(time.perf_counter() - start)
     return min(timings)
 
 windows = [1, 2, 4, 8, 16, 32]
-seconds = {k: backward_seconds(k) for k in windows}
-full_seconds = backward_seconds(None)
+seconds = {k: backward_seconds(truncate=k) for k in windows}
+chunked_seconds = {k: backward_seconds(chunk=k) for k in windows}
+full_seconds = backward_seconds()
+print(f"{'k':>3}{'per-loss BPTT(k)':>26}{'chunked, chunks of k':>30}")
 for k in windows:
-    print(f"BPTT({k:>2}): {1e3 * seconds[k]:5.1f} ms = {seconds[k] / full_seconds:.1f} x full BPTT")
-print(f"full BPTT: {1e3 * full_seconds:6.1f} ms")
+    print(f"{k:>3}{1e3 * seconds[k]:>9.1f} ms = {seconds[k] / full_seconds:4.1f} x full"
+          f"{1e3 * chunked_seconds[k]:>13.1f} ms = {chunked_seconds[k] / full_seconds:4.1f} x full")
+print(f"full BPTT: {1e3 * full_seconds:.1f} ms; per-loss BPTT(32) / BPTT(1) = "
+      f"{seconds[32] / seconds[1]:.1f}")
 # 32x the work of BPTT(1); asserted with a wide margin because timings on a shared 2-core
-# machine are noisy (stored runs measured 11-14x)
+# machine are noisy
 assert seconds[32] > 3 * seconds[1], "BPTT(k) with a loss at every step should cost ~ k"
+assert chunked_seconds[32] < seconds[32] / 3, "chunked truncation costs one sweep, not T * k"
 
 # %% [markdown]
 # Now the reach. The **delayed echo** task (`synthetic.delayed_echo`) asks the network to output, at step $t$, the ±1 input it saw at step $t - 8$; predicting 0 gives MSE 1. We train a 24-unit tanh RNN plus a linear readout *in NumPy* with our own BPTT and a few lines of Adam, once per window $k$. The loss at step $t$ can only reach the inputs $x_{t-k+1} \dots x_t$, so the echo's input is within reach only when $k \ge 9$.
@@ -309,34 +349,36 @@ def init_echo_model(seed=0) -> dict:
             "readout": rng.normal(scale=ECHO_UNITS ** -0.5, size=(ECHO_UNITS, 1)),
             "readout_bias": np.zeros(1)}
 
-def echo_loss_and_grads(params, x, y, window):
+def echo_loss_and_grads(params, x, y, **cut):
     states = scratch.rnn_forward(x, None, params["kernel"], params["recurrent_kernel"],
                                  params["bias"])
     error = (states @ params["readout"] + params["readout_bias"] - y)[:, DELAY:]  # scored steps
     d_pred = np.zeros(states.shape[:2] + (1,))
     d_pred[:, DELAY:] = 2 * error / error.size                                     # d mean(error²)
     rnn = scratch.rnn_backward(d_pred @ params["readout"].T, x, None, states,
-                               params["kernel"], params["recurrent_kernel"], truncate=window)
+                               params["kernel"], params["recurrent_kernel"], **cut)
     grads = {"kernel": rnn.kernel, "recurrent_kernel": rnn.recurrent_kernel, "bias": rnn.bias,
              "readout": np.einsum("btu,bto->uo", states, d_pred),
              "readout_bias": d_pred.sum((0, 1))}
     return float(np.mean(error ** 2)), grads
 
-def train_echo(window, iterations, learning_rate=0.01) -> float:
+def train_echo(iterations, learning_rate=0.01, **cut) -> float:
+    """Train on the echo task with the gradient cut as ``cut`` says (``truncate=k``,
+    ``chunk=k`` or nothing for full BPTT); return the validation MSE."""
     params = init_echo_model()
     moment = {name: np.zeros_like(p) for name, p in params.items()}
     second = {name: np.zeros_like(p) for name, p in params.items()}
     for i in range(1, iterations + 1):                                              # Adam
-        _, grads = echo_loss_and_grads(params, x_echo, y_echo, window)
+        _, grads = echo_loss_and_grads(params, x_echo, y_echo, **cut)
         for name in params:
             moment[name] = 0.9 * moment[name] + 0.1 * grads[name]
             second[name] = 0.999 * second[name] + 0.001 * grads[name] ** 2
             params[name] -= learning_rate * (moment[name] / (1 - 0.9 ** i)) / (
                 np.sqrt(second[name] / (1 - 0.999 ** i)) + 1e-8)
-    return echo_loss_and_grads(params, x_echo_val, y_echo_val, None)[0]
+    return echo_loss_and_grads(params, x_echo_val, y_echo_val)[0]
 
 echo_windows = [2, 4, 8, 9, 16, None]
-echo_mse = {k: train_echo(k, CONFIG["echo_iterations"]) for k in echo_windows}
+echo_mse = {k: train_echo(CONFIG["echo_iterations"], truncate=k) for k in echo_windows}
 for k, mse in echo_mse.items():
     print(f"window {'full' if k is None else k:>4}: validation MSE {mse:.3f}")
 
@@ -352,10 +394,37 @@ ax.legend()
 plt.show()
 assert all(echo_mse[k] > 0.5 for k in (2, 4)), "windows far below the delay cannot learn the echo"
 assert all(echo_mse[k] < 0.05 for k in (16, None)), "windows beyond the delay should learn it"
+assert echo_mse[8] > 0.5 and echo_mse[9] < 0.05, "the cut is sharp: one step short is too short"
 
 
 # %% [markdown]
-# The cut is sharp: windows up to 8 stay near the "predict 0" baseline, and from $k = 9$ on the echo is learned almost perfectly (fast profile). The window must be longer than the longest dependency you hope to learn. That is the price of truncation, and it is why notebook 03's stateful training picks its chunk length with the task in mind.
+# The cut is sharp: windows up to 8 stay near the "predict 0" baseline, and from $k = 9$ on the echo is learned almost perfectly (asserted for 8 and 9, fast profile). The window must be longer than the longest dependency you hope to learn.
+#
+# Chunked truncation reaches unevenly. With chunks of $c$ steps, only the steps at position $j \ge 9$ of a chunk have a gradient path back to their echo's input, so only a share of the scored steps sends that signal at all. The next cell computes the share for a few chunk lengths and trains the same network with chunked truncation (same iterations, same Adam):
+
+# %%
+def reachable_share(chunk: int) -> float:
+    """Share of the scored steps (t >= DELAY) whose echo input x_{t - DELAY} lies in the
+    same chunk of ``chunk`` steps: the steps that get a gradient about the echo at all."""
+    scored = np.arange(DELAY, T_ECHO)
+    return float(np.mean(scored % chunk >= DELAY))
+
+chunks = [4, 8, 9, 16, T_ECHO]
+chunk_mse = {c: train_echo(CONFIG["echo_iterations"], chunk=c) for c in chunks}
+for c in chunks:
+    print(f"chunks of {c:>2}: {reachable_share(c):4.0%} of the scored steps reach their echo; "
+          f"validation MSE {chunk_mse[c]:.3f}")
+assert chunk_mse[4] > 0.5, "chunks half the delay long cannot learn the echo"
+assert chunk_mse[9] < 0.05 and chunk_mse[T_ECHO] < 0.05, "a few steps with reach teach all"
+assert chunk_mse[8] < echo_mse[8] - 0.3, "the carried state lets chunks of 8 learn part of it"
+
+# %% [markdown]
+# Two things to take from this (fast profile; the printed MSEs):
+#
+# - **A few steps with reach are enough to learn, because all steps share the weights.** In chunks of 9 only one scored step in eight can see its echo, yet the echo is learned almost as well as with full BPTT. The others do not learn it themselves; they use what those few steps taught the shared weights. With little data or noisy targets a small share does show: fewer useful gradients per update means slower learning.
+# - **A chunk border is not a wall.** Chunks of exactly 8 give no step a gradient path to its echo's input, and yet they learn a good part of the echo, where per-loss BPTT(8) learns nothing. The state carried into a chunk already holds the input of the step just before it, and the gradient of the recurrent weights at the chunk's first step multiplies that state, so the network is rewarded for keeping what the carried state holds (the subtlety below). Chunks half the delay long learn nothing.
+#
+# In practice: pick the chunk length of stateful training well above the dependency you need, because only the later steps of each chunk see it in full.
 #
 # *A subtlety, for the curious:* the weight gradient at the oldest step inside the window multiplies $h_{t-k}$, which already carries some information from before the window. Windows just one or two steps short of the delay can therefore sometimes learn part of the task indirectly (try `DELAY = 5` with window 4). Far below the delay, as asserted here, they cannot.
 #
@@ -464,7 +533,7 @@ checks.ex_2_3(clip_by_global_norm)
 # - BPTT is the chain rule run backwards through the unrolled loop. Our NumPy version matches finite differences to about $10^{-10}$ and `tf.GradientTape` on `SimpleRNN` to float32 precision.
 # - The gradient reaching step $t$ from step $T$ is a product of $T - t$ Jacobians $\operatorname{diag}(1-h^2) W_{hh}^{\top}$. It shrinks or grows geometrically with the spectral radius. tanh's derivative never exceeds 1, so saturated states add vanishing, but a tanh RNN whose states stay small explodes like a linear one once $\rho > 1$ (Pascanu et al., 2013).
 # - Exploding gradients wreck training in one step. `global_clipnorm` bounds the step and rescues the run.
-# - Truncated BPTT saves memory but cannot learn dependencies longer than its window.
+# - Truncated BPTT cannot learn dependencies longer than its window. Chunked truncation (stateful training) costs one sweep and $O(k)$ memory, but its reach is uneven: the $j$-th step of a chunk sees $j$ steps back. Per-loss BPTT($k$) gives every step $k$ steps of reach, at $k$ times the cost.
 # - A SimpleRNN learns a 10-step adding problem and fails at 100 steps under the same budget.
 #
 # **Next:** notebook 03 adds gates and an additive cell state (the LSTM) and re-runs these measurements: the gradient norm per step, and the adding problem at $T = 100$.

@@ -80,6 +80,38 @@ def test_truncated_gradient_does_not_reach_further_than_the_window():
     assert not grads.h0.any()
 
 
+@pytest.mark.parametrize("chunk", [1, 3, 4, 10])
+def test_chunked_truncation_is_full_bptt_on_each_chunk_with_the_state_carried(chunk):
+    """What stateful training does: each chunk starts from the previous chunk's last state
+    (as a constant) and backpropagates through itself only; the weight gradients add up."""
+    x, h0, (kernel, recurrent, bias), upstream = _problem(2, 10, 3, 4)
+    states = scratch.rnn_forward(x, h0, kernel, recurrent, bias)
+    chunked = scratch.rnn_backward(upstream, x, h0, states, kernel, recurrent, chunk=chunk)
+    totals = {"kernel": 0.0, "recurrent_kernel": 0.0, "bias": 0.0}
+    for start in range(0, 10, chunk):
+        part = slice(start, start + chunk)
+        carried = h0 if start == 0 else states[:, start - 1]
+        one = scratch.rnn_backward(upstream[:, part], x[:, part], carried, states[:, part],
+                                   kernel, recurrent)
+        np.testing.assert_allclose(chunked.x[:, part], one.x, rtol=1e-12, atol=1e-12)
+        for name in totals:
+            totals[name] = totals[name] + getattr(one, name)
+    for name, total in totals.items():
+        np.testing.assert_allclose(getattr(chunked, name), total, rtol=1e-12, atol=1e-12)
+
+
+def test_chunked_truncation_gives_the_j_th_step_of_a_chunk_j_steps_of_reach():
+    x, h0, (kernel, recurrent, bias), _ = _problem(1, 12, 2, 3)
+    states = scratch.rnn_forward(x, h0, kernel, recurrent, bias)
+    reach = []
+    for t in range(12):
+        upstream = np.zeros((1, 12, 3))
+        upstream[:, t] = 1.0  # a loss at step t only
+        grads = scratch.rnn_backward(upstream, x, h0, states, kernel, recurrent, chunk=4)
+        reach.append(int((np.abs(grads.x).sum(axis=(0, 2)) > 0).sum()))
+    assert reach == [1, 2, 3, 4] * 3  # BPTT(4) would give min(t + 1, 4)
+
+
 def test_rnn_backward_validates_its_arguments():
     x, h0, (kernel, recurrent, bias), upstream = _problem(2, 3, 2, 2)
     states = scratch.rnn_forward(x, h0, kernel, recurrent, bias)
@@ -87,6 +119,10 @@ def test_rnn_backward_validates_its_arguments():
         scratch.rnn_backward(upstream[:, :2], x, h0, states, kernel, recurrent)
     with pytest.raises(ValueError, match="truncate >= 1"):
         scratch.rnn_backward(upstream, x, h0, states, kernel, recurrent, truncate=0)
+    with pytest.raises(ValueError, match="chunk >= 1"):
+        scratch.rnn_backward(upstream, x, h0, states, kernel, recurrent, chunk=0)
+    with pytest.raises(ValueError, match="not both"):
+        scratch.rnn_backward(upstream, x, h0, states, kernel, recurrent, truncate=2, chunk=2)
     with pytest.raises(ValueError, match="choose one of tanh, linear"):
         scratch.rnn_forward(x, h0, kernel, recurrent, bias, activation="relu")
 
