@@ -84,18 +84,21 @@ def sequence_classifier(vocab_size: int, n_classes: int = 2, embedding_dim: int 
                         units: int = 32, cell: str = "lstm", depth: int = 1,
                         bidirectional: bool = False, merge_mode: str = "concat",
                         dropout: float = 0.0, residual: bool = False,
-                        embedding_dropout: float = 0.0):
+                        input_dropout: float = 0.0):
     """ids (batch, time), 0 = padding -> class logits (batch, n_classes).
 
     Padding is masked (``mask_zero``), so padded steps never reach the recurrent layers'
-    state; ``dropout`` is applied between stacked layers (input dropout, cuDNN-compatible) and
-    ``embedding_dropout`` between the embedding and the first recurrent layer.
+    state; ``dropout`` is applied between stacked layers (``keras.layers.Dropout``: a new mask
+    per step and unit, cuDNN-compatible) and ``input_dropout`` the same way to the embedded
+    words before the first recurrent layer (single numbers of the word vectors; not the
+    "embedding dropout" of Gal & Ghahramani 2016, which drops whole word types: see
+    :class:`WordDropout`, which drops words: each occurrence on its own, to the unknown id).
     """
 
     ids = keras.Input(shape=(None,), dtype="int32", name="ids")
     x = keras.layers.Embedding(vocab_size, embedding_dim, mask_zero=True, name="embedding")(ids)
-    if embedding_dropout:
-        x = keras.layers.Dropout(embedding_dropout, name="embedding_dropout")(x)
+    if input_dropout:
+        x = keras.layers.Dropout(input_dropout, name="input_dropout")(x)
     x = _recurrent_stack(x, cell, units, depth, bidirectional, merge_mode, dropout, residual,
                          last_returns_sequences=False)
     return keras.Model(ids, keras.layers.Dense(n_classes, name="logits")(x),

@@ -240,10 +240,10 @@ def encode_token_chars(vocabulary: Vocabulary, tokens: Sequence[str], max_chars:
     a token longer than ``max_chars`` keeps its first ``max_chars // 2`` and its last
     characters (prefix and suffix, where most of a word's part of speech shows)."""
     out = np.zeros((len(tokens), max_chars), dtype=np.int32)
-    head = max_chars // 2
-    for row, token in enumerate(tokens):
+    head, index, unknown = max_chars // 2, vocabulary.index, vocabulary.unk_id
+    for row, token in enumerate(tokens):  # a dict look-up per character: no TF layer per word
         kept = token if len(token) <= max_chars else token[:head] + token[-(max_chars - head):]
-        out[row, :len(kept)] = vocabulary.encode(kept)
+        out[row, :len(kept)] = [index.get(character, unknown) for character in kept]
     return out
 
 

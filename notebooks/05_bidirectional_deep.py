@@ -108,9 +108,42 @@ assert not runtime.cudnn_eligibility(lstm, mask=left_padded).eligible
 # %% [markdown]
 # ## 3 · Deep stacks and where dropout goes
 #
-# Stacking recurrent layers needs `return_sequences=True` on every layer but the last, so the next layer gets a sequence. `models.sequence_classifier(..., depth=d)` builds such a stack and applies dropout **between** layers (on the sequence passed upwards). From depth 3 on, `residual=True` adds each layer's input to its output, as in deep feed-forward networks.
+# Stacking recurrent layers needs `return_sequences=True` on every layer but the last, so the next layer gets a sequence. `models.sequence_classifier(..., depth=d)` builds such a stack and applies dropout **between** layers (on the sequence passed upwards). With `residual=True`, every layer after the first adds its input to its output, as in deep feed-forward networks, wherever the two have the same shape: a classifier's last layer returns one vector, not a sequence, so in a depth-3 classifier only the second layer gets a residual connection (the cell below counts them).
 #
-# The alternative, `recurrent_dropout`, drops units of the *state* inside the recurrence, with the same mask at every step ("variational" dropout, Gal & Ghahramani 2016). It regularises the recurrence itself, but cuDNN cannot run it: the layer falls back to the generic loop on a GPU. Here is what each choice means for the kernel, and the cost of one training step measured on this machine:
+# "Dropout" in a recurrent network can mean four different things, and the literature names them precisely:
+#
+# - `keras.layers.Dropout(p)` on a sequence draws a **new mask at every step** (and for every unit): step 1 may keep feature 3 and step 2 drop it. Between stacked layers this is the classic recipe of Zaremba et al. (2014).
+# - `LSTM(dropout=p)` (likewise `GRU`, `SimpleRNN`) drops the layer's **inputs with one mask for the whole sequence**: a dropped feature stays dropped at every step. Keeping the mask fixed over time is what Gal & Ghahramani (2016) call *variational* dropout. Keras applies it to the inputs before the recurrence, so cuDNN stays eligible. `Dropout(p, noise_shape=(batch, 1, features))` does the same between layers.
+# - `LSTM(recurrent_dropout=p)` drops units of the **state** inside the recurrence, again with one mask over time: the variational dropout of the recurrent connections. It regularises the recurrence itself, but cuDNN cannot run it: the layer falls back to the generic loop on a GPU.
+# - **Embedding dropout** in Gal & Ghahramani's sense drops whole *word types*: every occurrence of "movie" in a sentence loses its vector. Dropping single numbers of the word vectors (`input_dropout` below, a `Dropout` on the embedded words) is not that; replacing words by the unknown id (word dropout, section 7) is closer.
+#
+# Ones in, and each kind of dropout applied in training mode: which (step, feature) entries survive? The `SimpleRNN` probe has an identity input kernel, no recurrence and no bias, so its output at step $t$ is exactly its dropped input:
+
+# %%
+ones = np.ones((1, 6, 8), dtype="float32")  # (batch, time, features)
+keras.utils.set_random_seed(1)
+probe = keras.layers.SimpleRNN(8, dropout=0.5, activation="linear", return_sequences=True,
+                               kernel_initializer="identity", recurrent_initializer="zeros",
+                               use_bias=False)
+kept = {"Dropout(0.5)": keras.layers.Dropout(0.5)(ones, training=True),
+        "Dropout(0.5, noise_shape=(1, 1, 8))":
+            keras.layers.Dropout(0.5, noise_shape=(1, 1, 8))(ones, training=True),
+        "SimpleRNN(dropout=0.5): its inputs": probe(ones, training=True)}
+kept = {name: keras.ops.convert_to_numpy(out)[0] != 0 for name, out in kept.items()}
+fig, axes = plt.subplots(1, 3, figsize=(11, 2.6), sharey=True)
+for ax, (name, mask) in zip(axes, kept.items(), strict=True):
+    ax.imshow(mask, cmap="Greys", vmin=0, vmax=1)
+    ax.set(title=name, xlabel="feature", ylabel="time step" if ax is axes[0] else None)
+fig.suptitle("kept entries (black) of an all-ones input, training mode")
+fig.tight_layout()
+plt.show()
+same_over_time = {name: bool(np.all(mask == mask[0])) for name, mask in kept.items()}
+print("one mask for every step:", same_over_time)
+assert same_over_time == {"Dropout(0.5)": False, "Dropout(0.5, noise_shape=(1, 1, 8))": True,
+                          "SimpleRNN(dropout=0.5): its inputs": True}
+
+# %% [markdown]
+# Here is what each choice means for the kernel, and the cost of one training step measured on this machine:
 
 # %%
 def step_seconds(model) -> float:
@@ -135,15 +168,15 @@ print(f"depth-3 residual stack: {deep_residual.count_params():,} parameters, "
       f"{sum(isinstance(layer, keras.layers.Add) for layer in deep_residual.layers)} residual adds")
 
 # %% [markdown]
-# On a CPU both run the same generic loop, so the times are close. On a GPU the first uses cuDNN and the second cannot, which is typically several times slower (notebook 03 measures the gap between the two kernels). Prefer dropout between layers unless you have measured that `recurrent_dropout` helps your task.
+# On a CPU both run the same generic loop; the `recurrent_dropout` step costs more (the times above), since it multiplies a mask into the state at every step. On a GPU the first runs on cuDNN and the second cannot, and the gap is usually several-fold; this machine has no GPU, so that is not measured here. Prefer dropout between layers unless you have measured that `recurrent_dropout` helps your task.
 #
 # ## 4 · Sentiment classification: does reading backwards help?
 #
 # The sentence-polarity corpus (Pang & Lee, 2005) has 10,662 short movie-review snippets, half positive and half negative, with no official split. `data.load_rt_polarity` shuffles them with a fixed seed and cuts 80/10/10 %. Words get ids from a `TextVectorization`-learnt vocabulary of the training split (`text.word_vocabulary`, 10,000 ids). Batches are **bucketed by length** (section 6 measures why).
 
 # %%
-CONFIG = {"fast": dict(sentiment_epochs=2, overfit_epochs=4, tagger_epochs=10),
-          "full": dict(sentiment_epochs=6, overfit_epochs=8, tagger_epochs=20)}[PROFILE]
+CONFIG = {"fast": dict(sentiment_epochs=2, overfit_epochs=4, tagger_epochs=6),
+          "full": dict(sentiment_epochs=6, overfit_epochs=8, tagger_epochs=12)}[PROFILE]
 polarity = data.load_rt_polarity()
 word_vocab = text.word_vocabulary([sentence for sentence, _ in polarity.train], max_tokens=10_000)
 
@@ -171,7 +204,7 @@ def train_classifier(bidirectional: bool, depth: int):
                   keras.losses.SparseCategoricalCrossentropy(from_logits=True),
                   metrics=["accuracy"], **training.fast_settings(model, data=train_ds))
     started = time.perf_counter()
-    model.fit(train_ds, validation_data=val_ds, epochs=CONFIG["sentiment_epochs"], verbose=0,
+    model.fit(train_ds, epochs=CONFIG["sentiment_epochs"], verbose=0,
               shuffle=False, callbacks=[training.ProgressLine()])
     return model.evaluate(test_ds, verbose=0)[1], time.perf_counter() - started
 
@@ -188,7 +221,7 @@ runtime.report("polarity_best_test_accuracy", best_accuracy)
 assert best_accuracy >= 0.70 and best_accuracy > majority + 0.15
 
 # %% [markdown]
-# All four models clear the 52 % majority baseline by about 20 points or more. The differences between them are a few points at most, on 1,066 test sentences, which is about the size of the noise: the 95 % confidence half-width printed above is about 2.5 points. Sentence-level sentiment is mostly carried by a few words anywhere in the snippet, so direction and depth matter little here. They matter more for per-token decisions (section 7).
+# All four models clear the 52 % majority baseline by about 20 points or more. The differences between them are a few points at most, on 1,066 test sentences, which is about the size of the noise: the 95 % confidence half-width printed above is about 2.5 points. Sentence-level sentiment is mostly carried by a few words anywhere in the snippet, so direction and depth matter little here. For per-token decisions direction does matter: section 7 measures it on a tagger.
 #
 # ## 5 · Overfitting, and three fixes
 #
@@ -196,7 +229,7 @@ assert best_accuracy >= 0.70 and best_accuracy > majority + 0.15
 #
 # We train the forward one-layer LSTM (32 units) for 4 epochs (fast profile) without any regularisation, then three fixes, each on its own:
 #
-# - **dropout between layers**: `embedding_dropout=0.5` drops half of the embedding's outputs on their way into the LSTM during training, so the model cannot rely on any single word vector (input dropout: cuDNN stays eligible);
+# - **dropout on the embedded words**: `input_dropout=0.5` drops half of the numbers of the word vectors on their way into the LSTM during training, with a new mask at every step, so the model cannot lean on any one feature of a word (cuDNN stays eligible);
 # - **early stopping**: `training.course_callbacks(..., early_stopping=True)` watches the validation loss, stops after `PATIENCE` epochs without improvement (2 in the fast profile) and restores the best epoch's weights;
 # - **a smaller model**: a 2,000-word vocabulary (rarer words become the unknown id), 16-dimensional embeddings and 16 units, 20 times fewer parameters.
 
@@ -212,7 +245,7 @@ def split_datasets(vocabulary):
 
 REGULARISATION_RUNS = {  # name: (vocabulary, model arguments, early stopping)
     "no regularisation": (word_vocab, dict(units=32), False),
-    "embedding dropout 0.5": (word_vocab, dict(units=32, embedding_dropout=0.5), False),
+    "input dropout 0.5": (word_vocab, dict(units=32, input_dropout=0.5), False),
     "early stopping": (word_vocab, dict(units=32), True),
     "smaller model": (small_vocab, dict(units=16, embedding_dim=16), False)}
 
@@ -248,7 +281,7 @@ assert all(later < earlier for earlier, later in zip(losses, losses[1:], strict=
     "the unregularised model's training loss should fall every epoch"
 assert overfit["val_loss"][-1] > min(overfit["val_loss"]) + 0.15, \
     "…while its validation loss turns up: it overfits"
-for name in ("embedding dropout 0.5", "early stopping", "smaller model"):
+for name in ("input dropout 0.5", "early stopping", "smaller model"):
     assert regularised[name]["val_loss"] < regularised["no regularisation"]["val_loss"] - 0.1, name
 stopped = regularised["early stopping"]
 assert len(stopped["history"]["loss"]) < CONFIG["overfit_epochs"], "early stopping should stop"
@@ -290,26 +323,37 @@ assert padding["bucketed"] < 0.5 * padding["random batches"]
 # %% [markdown]
 # Bucketing removes most of the padding. Whether the epoch also gets faster depends on the hardware: on a GPU with cuDNN, masked steps still cost time, so less padding is a direct saving. On a CPU the masked loop runs over every padded position too. Compare the two times in the table above.
 #
-# ## 7 · Part-of-speech tagging with a bidirectional tagger
+# ## 7 · Part-of-speech tagging: direction, unknown words and spelling
 #
-# Universal Dependencies English EWT tags every word with one of 17 universal POS tags. Only the dev and test files are available offline, so we **train on 90 % of the dev file, validate on its last 10 %, and test on the official test file**. A tagger must beat the **most-frequent-tag baseline**: each known word gets the tag it had most often in training, and unknown words get the most common tag overall.
+# Universal Dependencies English EWT tags every word with one of 17 universal POS tags. The treebank's training split (about 200,000 tokens) is not in this course's offline data mirror, which holds only its dev and test files, so we **train on 90 % of the dev file (1,801 sentences), validate on its last 10 %, and test on the official test file**. That is a limit of the offline setup, not a design choice: a tagger trained on the full split sees about ten times more words, and published BiLSTM taggers trained on it reach the mid-nineties. A tagger must beat the **most-frequent-tag baseline**: each known word gets the tag it had most often in training, and unknown words get the most common tag overall.
+#
+# With so little training text, many test words were never seen. The loader counts them: every training word gets an id (`min_count=1`), every other word the unknown id UNK.
 
 # %%
 treebank = data.load_ud_english_ewt()
 token_vocab = text.token_vocabulary((words for words, _ in treebank.train), min_count=1)
+char_vocab = text.char_vocabulary("".join(w for words, _ in treebank.train for w in words))
 tag_names = sorted({tag for _, tags in treebank.train for tag in tags})
 tag_id = {tag: i + 1 for i, tag in enumerate(tag_names)}  # 0 = padding
+MAX_CHARS = 16
 
 def encode_tagged(split):
+    """Word ids, character ids (MAX_CHARS per word) and tag ids of every sentence."""
     return ([text.encode_tokens(token_vocab, words) for words, _ in split],
+            [text.encode_token_chars(char_vocab, words, MAX_CHARS) for words, _ in split],
             [np.array([tag_id.get(t, 0) for t in tags], dtype=np.int32) for _, tags in split])
 
-(tag_train_x, tag_train_y), (tag_val_x, tag_val_y), (tag_test_x, tag_test_y) = (
-    encode_tagged(s) for s in (treebank.train, treebank.val, treebank.test))
-n_test_tokens = sum(len(t) for t in tag_test_y)
-print(f"{len(tag_train_x)}/{len(tag_val_x)}/{len(tag_test_x)} sentences, "
-      f"{sum(len(t) for t in tag_train_y):,} training tokens, {n_test_tokens:,} test tokens, "
-      f"{len(token_vocab):,} word ids, {len(tag_names)} tags")
+tag_train, tag_val, tag_test = (encode_tagged(s) for s in
+                                (treebank.train, treebank.val, treebank.test))
+test_words, test_tags = np.concatenate(tag_test[0]), np.concatenate(tag_test[2])
+test_oov = test_words == token_vocab.unk_id
+print(f"{len(tag_train[0])}/{len(tag_val[0])}/{len(tag_test[0])} sentences, "
+      f"{sum(len(t) for t in tag_train[2]):,} training tokens, {test_tags.size:,} test tokens, "
+      f"{len(token_vocab):,} word ids, {len(char_vocab)} character ids, {len(tag_names)} tags")
+oov_share = {tag: float(test_oov[test_tags == tag_id[tag]].mean()) for tag in ("NUM", "PROPN")}
+print(f"test tokens never seen in training: {test_oov.mean():.1%} of all; "
+      + ", ".join(f"{share:.0%} of {tag}" for tag, share in oov_share.items()))
+assert not any(np.any(ids == token_vocab.unk_id) for ids in tag_train[0])  # UNK never trains
 
 # %%
 from collections import Counter, defaultdict
@@ -322,44 +366,84 @@ overall = Counter(tag for _, tags in treebank.train for tag in tags).most_common
 baseline_correct = sum(
     (tag_counts[w.lower()].most_common(1)[0][0] if w.lower() in tag_counts else overall) == t
     for words, tags in treebank.test for w, t in zip(words, tags, strict=True))
-baseline_accuracy = baseline_correct / n_test_tokens
+baseline_accuracy = baseline_correct / test_tags.size
 print(f"most-frequent-tag baseline, test token accuracy: {baseline_accuracy:.3f}")
 
-# %%
-keras.utils.set_random_seed(0)
-tagger = models.sequence_tagger(len(token_vocab), n_tags=len(tag_names) + 1, units=64,
-                                bidirectional=True, dropout=0.3)
-tag_train_ds = text.padded_dataset(tag_train_x, tag_train_y, 32, BOUNDARIES, shuffle=True)
-tagger.compile(optimizers.Adam(5e-3),
-               keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-               **training.fast_settings(tagger, data=tag_train_ds))
-tag_val_ds = text.padded_dataset(tag_val_x, tag_val_y, 128)
-started = time.perf_counter()
-tagger.fit(tag_train_ds, validation_data=tag_val_ds, epochs=CONFIG["tagger_epochs"], verbose=0,
-           shuffle=False, callbacks=[training.ProgressLine()])
-print(f"trained in {time.perf_counter() - started:.0f} s")
+# %% [markdown]
+# The last line of the loader cell is the problem with the obvious tagger. Since every training word has its own id, **UNK never occurs in training**: its embedding keeps its random initial value, and every unknown test word (over half of the numbers and proper nouns) reaches the LSTM as the same untrained vector. Two standard fixes:
+#
+# - **word dropout** (`models.WordDropout`): during training, replace each word id by UNK with probability 0.1, so the UNK vector learns what "a word I have not seen" looks like in context;
+# - **character features**: read each word's spelling as well. `models.char_aware_tagger` embeds the characters of every word, slides a convolution of width 3 along them (one filter responds to "-ly", another to a capital first letter or to digits) and keeps each filter's maximum over the word. That vector is concatenated with the word embedding before the LSTM. Spelling works for unseen words too.
+#
+# We train three taggers for the same 6 epochs and compare them on the test tokens, separately for words seen in training (in-vocabulary) and unseen ones (out-of-vocabulary, OOV): the word-only bidirectional tagger, the character-aware one with word dropout, and the same character-aware tagger reading left to right only, which is what section 4's question comes down to for per-token decisions.
 
-predicted, gold = [], []
-for ids, tags in text.padded_dataset(tag_test_x, tag_test_y, 128):
-    logits = tagger.predict(ids, verbose=0)
-    real = np.asarray(ids) != 0                                   # padding excluded
-    predicted.append(logits.argmax(-1)[real])
-    gold.append(np.asarray(tags)[real])
-predicted, gold = np.concatenate(predicted), np.concatenate(gold)
-tagger_accuracy = float(np.mean(predicted == gold))
-print(f"bidirectional LSTM tagger, test token accuracy: {tagger_accuracy:.3f} "
-      f"(baseline {baseline_accuracy:.3f}, {PROFILE} profile, {gold.size:,} tokens)")
-runtime.report("pos_accuracy", tagger_accuracy)
+# %%
+def tag_predictions(model, split) -> np.ndarray:
+    """Predicted tag ids of every real (non-padding) test token, in corpus order."""
+    dataset = text.tagging_dataset(*split, batch_size=128)
+    predicted = []
+    for inputs, _ in dataset:
+        ids = inputs["words"]
+        logits = model.predict(inputs if len(model.inputs) == 2 else ids, verbose=0)
+        predicted.append(logits.argmax(-1)[np.asarray(ids) != 0])
+    return np.concatenate(predicted)
+
+def fit_tagger(model) -> tuple[np.ndarray, float]:
+    """Train ``model`` on the training split (batches of 32, Adam 5e-3); return its test
+    predictions and the training seconds."""
+    words_only = len(model.inputs) == 1
+    def batches(split, size, shuffle=False):
+        dataset = text.tagging_dataset(*split, batch_size=size, shuffle=shuffle)
+        return dataset.map(lambda x, y: (x["words"], y)) if words_only else dataset
+    train, val = batches(tag_train, 32, shuffle=True), batches(tag_val, 128)
+    model.compile(optimizers.Adam(5e-3),
+                  keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                  **training.fast_settings(model, data=train))
+    started = time.perf_counter()
+    model.fit(train, validation_data=val, epochs=CONFIG["tagger_epochs"], verbose=0,
+              shuffle=False, callbacks=[training.ProgressLine()])
+    seconds = time.perf_counter() - started
+    return tag_predictions(model, tag_test), seconds
+
+TAGGERS = {
+    "word-only, bidirectional": lambda: models.sequence_tagger(
+        len(token_vocab), n_tags=len(tag_names) + 1, units=64, bidirectional=True, dropout=0.3),
+    "words + characters, bidirectional": lambda: models.char_aware_tagger(
+        len(token_vocab), len(char_vocab), len(tag_names) + 1, max_chars=MAX_CHARS,
+        bidirectional=True),
+    "words + characters, forward only": lambda: models.char_aware_tagger(
+        len(token_vocab), len(char_vocab), len(tag_names) + 1, max_chars=MAX_CHARS,
+        bidirectional=False)}
+tagged = {}
+for name, build in TAGGERS.items():
+    keras.utils.set_random_seed(0)
+    predicted, seconds = fit_tagger(build())
+    correct = predicted == test_tags
+    tagged[name] = dict(predicted=predicted, seconds=seconds, all=correct.mean(),
+                        seen=correct[~test_oov].mean(), unseen=correct[test_oov].mean())
+print(f"{'test token accuracy':<36}{'all':>7}{'seen':>7}{'unseen':>8}{'train s':>9}"
+      f"   ({PROFILE} profile)")
+print(f"{'most-frequent-tag baseline':<36}{baseline_accuracy:>7.3f}")
+for name, result in tagged.items():
+    print(f"{name:<36}{result['all']:>7.3f}{result['seen']:>7.3f}{result['unseen']:>8.3f}"
+          f"{result['seconds']:>9.0f}")
+word_only, best, forward = tagged.values()
+runtime.report("pos_accuracy", best["all"])
+runtime.report("pos_accuracy_oov", best["unseen"])
+runtime.report("pos_accuracy_word_only", word_only["all"])
+runtime.report("pos_accuracy_forward", forward["all"])
 runtime.report("pos_accuracy_most_frequent_tag", baseline_accuracy)
-assert tagger_accuracy >= baseline_accuracy + 0.04  # measured +5.0 points (fast profile)
+assert best["all"] >= 0.89 and best["all"] > baseline_accuracy + 0.07
+assert best["unseen"] > word_only["unseen"] + 0.15  # spelling and a trained UNK vector
+assert best["all"] > forward["all"] + 0.01  # reading the right context pays per token
 
 # %% [markdown]
-# Where does the tagger still go wrong? The confusion matrix over the test tokens, each row normalised to the gold tag:
+# Where does the best tagger still go wrong? The confusion matrix over the test tokens, each row normalised to the gold tag:
 
 # %%
 n = len(tag_names) + 1
 confusion = np.zeros((n, n))
-np.add.at(confusion, (gold, predicted), 1)
+np.add.at(confusion, (test_tags, best["predicted"]), 1)
 confusion = confusion[1:, 1:] / np.maximum(confusion[1:, 1:].sum(axis=1, keepdims=True), 1)
 fig, ax = plt.subplots(figsize=(7, 6))
 image = ax.imshow(confusion, cmap="Blues", vmin=0, vmax=1)
@@ -372,8 +456,18 @@ plt.show()
 per_tag = {tag: confusion[i, i] for i, tag in enumerate(tag_names)}
 print("lowest per-tag recall:", ", ".join(f"{t} {r:.2f}" for t, r in
                                            sorted(per_tag.items(), key=lambda kv: kv[1])[:4]))
+for name in ("word-only, bidirectional", "words + characters, bidirectional"):
+    recall = {tag: np.mean(tagged[name]["predicted"][test_tags == tag_id[tag]] == tag_id[tag])
+              for tag in ("NUM", "PROPN")}
+    print(f"{name:<34} recall NUM {recall['NUM']:.2f}, PROPN {recall['PROPN']:.2f}")
 
-
+# %% [markdown]
+# What the three taggers show (fast profile, numbers in the table above):
+#
+# - **Unknown words were the weak spot, and they can be fixed.** The word-only tagger gets about half of the unseen test words right: they all arrive as one untrained vector, and only the context can help. Word dropout and spelling lift that to about 0.69 (asserted: at least 15 points better), and the overall accuracy to 0.905, nine points above the most-frequent-tag baseline (asserted: at least 0.89). Seen words gain little; the whole difference is in the 16 % of tokens the training text never showed. Numbers and proper nouns, mostly unseen words, gain the most (recalls printed above): numbers from about one in two to 0.95, since digits are easy to spell-check, and proper nouns from about 0.6 to 0.75, helped by their capital letters.
+# - **Direction matters per token.** The same character-aware tagger reading left to right only is about two points worse (asserted: at least one point), on seen and unseen words alike: whether "like" is a verb or a preposition, or "that" a pronoun or a subordinator, often depends on what comes next. In three seeded runs of both taggers before this section was written, the bidirectional one scored 0.905 to 0.906 and the forward one 0.883 to 0.885, so the gap is far larger than the seed-to-seed spread. Compare sentiment in section 4, where the whole sentence is read before the single decision and direction made no measurable difference.
+# - **The remaining gap to published taggers is mostly data.** 1,800 training sentences are a tenth of the treebank's training split, and the lowest recalls belong to tags that are rare in them (X, SYM, INTJ).
+#
 # %% [markdown]
 # ## 8 · Exercises
 #
@@ -439,7 +533,7 @@ for boundaries in ([], [20], BOUNDARIES, list(range(5, 60, 5))):
 # - Masks from `mask_zero=True` make predictions independent of padding (asserted). cuDNN additionally needs the padding on the right.
 # - Stack with `return_sequences=True` and put dropout *between* layers. `recurrent_dropout` switches cuDNN off.
 # - Trained longer, the sentiment classifier overfits (training loss down, validation loss up), mostly through its word embeddings. Dropout between the embedding and the LSTM, early stopping with the best weights restored, and a smaller model each end with a clearly lower validation loss.
-# - Sentiment: every model clears the majority baseline by over 20 points, and direction and depth change little at this scale. POS tagging: a small bidirectional tagger trained on 1,800 sentences beats the strong most-frequent-tag baseline (81 %) by about 5 points; its weak spots are rare classes and unknown words (X, NUM, PROPN).
+# - Sentiment: every model clears the majority baseline by over 20 points, and direction and depth change little at this scale. POS tagging on 1,800 training sentences: 16 % of the test words are unseen, and a word-only tagger feeds them all one untrained UNK vector. Word dropout and a character CNN fix most of that (unseen-word accuracy from about 0.50 to 0.69; 0.905 overall against the 0.814 baseline), and here reading both directions is worth about two points over a forward-only tagger.
 # - Bucketing by length removes most of the padding.
 #
 # **Next:** notebook 06 connects two recurrent networks, an encoder and a decoder, and adds attention between them.

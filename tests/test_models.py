@@ -42,13 +42,13 @@ def test_tagger_output_and_merge_modes(bidirectional, merge_mode, width):
     assert model.layers[-2].output.shape[-1] == width
 
 
-@pytest.mark.parametrize("embedding_dropout", [0.0, 0.5])
-def test_masked_classifier_ignores_extra_padding(embedding_dropout):
+@pytest.mark.parametrize("input_dropout", [0.0, 0.5])
+def test_masked_classifier_ignores_extra_padding(input_dropout):
     keras.utils.set_random_seed(0)
     model = models.sequence_classifier(30, units=8, depth=2, bidirectional=True,
-                                       embedding_dropout=embedding_dropout)
-    assert ("embedding_dropout" in [layer.name for layer in model.layers]) == bool(
-        embedding_dropout)
+                                       input_dropout=input_dropout)
+    assert ("input_dropout" in [layer.name for layer in model.layers]) == bool(
+        input_dropout)
     short = np.array([[4, 9, 2, 0]], dtype="int32")
     long = np.array([[4, 9, 2, 0, 0, 0, 0, 0, 0]], dtype="int32")
     np.testing.assert_allclose(model.predict(short, verbose=0), model.predict(long, verbose=0),

@@ -146,6 +146,9 @@ def test_encode_token_chars_keeps_case_pads_and_keeps_prefix_and_suffix():
     assert chars.shape == (2, 8) and chars.dtype == np.int32
     assert vocabulary.decode(chars[0]) == "Ab" and np.all(chars[0, 2:] == 0)
     assert vocabulary.decode(chars[1]) == "abcdwxyz"
+    unseen = text.encode_token_chars(vocabulary, ["a?"], 4)  # "?" is not in the vocabulary
+    assert unseen.tolist() == [[vocabulary.id_of("a"), vocabulary.unk_id, 0, 0]]
+    np.testing.assert_array_equal(chars[0, :2], vocabulary.encode("Ab"))  # same ids as encode
 
 
 def test_tagging_dataset_pads_words_chars_and_tags_per_batch():
