@@ -16,7 +16,7 @@ import numpy as np
 
 __all__ = [
     "Standardizer", "window_arrays", "windowed_dataset", "naive_forecast",
-    "seasonal_naive_forecast", "mean_absolute_error",
+    "seasonal_naive_forecast", "LinearAutoregression", "mean_absolute_error",
 ]
 
 
@@ -91,6 +91,41 @@ def seasonal_naive_forecast(series: np.ndarray, first_target: int, end: int, hor
     series = np.asarray(series)
     starts = np.arange(first_target, end - horizon + 1)
     return np.stack([series[s - period: s - period + horizon] for s in starts])
+
+
+@dataclass(frozen=True)
+class LinearAutoregression:
+    """The linear baseline: every horizon step a weighted sum of the window's values plus a
+    constant, one least-squares fit per step (a direct multi-step AR(window) model).
+
+    ``weights`` (window + 1, horizon): the last row is the constant. ``ridge`` adds
+    ``ridge * ||w||²`` (constant excluded) to the squared error, to tame 60 correlated inputs.
+    """
+
+    weights: np.ndarray
+
+    @classmethod
+    def fit(cls, inputs: np.ndarray, targets: np.ndarray, ridge: float = 0.0
+            ) -> LinearAutoregression:
+        """inputs (n, window), targets (n, horizon), n > 0."""
+        inputs, targets = np.asarray(inputs, np.float64), np.asarray(targets, np.float64)
+        if inputs.ndim != 2 or targets.ndim != 2 or len(inputs) != len(targets) or not len(inputs):
+            raise ValueError(f"expected inputs (n, window) and targets (n, horizon) with the same "
+                             f"n > 0, got {inputs.shape} and {targets.shape}")
+        if ridge < 0:
+            raise ValueError(f"ridge must be >= 0, got {ridge}")
+        design = np.hstack([inputs, np.ones((len(inputs), 1))])
+        penalty = ridge * np.eye(design.shape[1])
+        penalty[-1, -1] = 0.0  # the constant is not shrunk
+        weights = np.linalg.solve(design.T @ design + penalty, design.T @ targets)
+        return cls(weights)
+
+    def predict(self, inputs: np.ndarray) -> np.ndarray:
+        """(n, window) -> (n, horizon)."""
+        inputs = np.asarray(inputs, np.float64)
+        if inputs.ndim != 2 or inputs.shape[1] != len(self.weights) - 1:
+            raise ValueError(f"expected inputs (n, {len(self.weights) - 1}), got {inputs.shape}")
+        return inputs @ self.weights[:-1] + self.weights[-1]
 
 
 def mean_absolute_error(prediction: np.ndarray, target: np.ndarray) -> float:

@@ -441,7 +441,7 @@ assert runtime.cudnn_eligibility(lm_results["LSTM"]["model"].get_layer("rnn")).e
 
 
 # %% [markdown]
-# Input `dropout` keeps cuDNN (Keras applies it to the inputs before the fused kernel). `recurrent_dropout`, a non-tanh activation, `unroll` and `use_bias=False` each force the generic loop. The course's builders keep the defaults, as the last assertion checks for the LSTM language model above.
+# Input `dropout` keeps cuDNN: Keras multiplies the inputs by one dropout mask for the whole sequence (the same features dropped at every step, Gal & Ghahramani's *variational* dropout; notebook 05 shows the masks) before the fused kernel. `recurrent_dropout`, a non-tanh activation, `unroll` and `use_bias=False` each force the generic loop. The course's builders keep the defaults, as the last assertion checks for the LSTM language model above.
 #
 # The next cell measures what that is worth. With a GPU, it times a training step of the cuDNN kernel against `use_cudnn=False`. On a CPU there is no cuDNN, so it measures the CPU's own lever: XLA compilation (`jit_compile=True`), which Keras leaves off by default when it sees no GPU and which `training.fast_settings` turns on for small recurrent models of fixed-length sequences (for a 256-unit LSTM it measured slower, and sequences of varying length would make XLA compile again for every length). `python -m course_lib.bench` measures the same for four shapes, with steps per execution, against plain Keras.
 

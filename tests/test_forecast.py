@@ -36,3 +36,22 @@ def test_baselines():
     seasonal = forecast.seasonal_naive_forecast(series, 20, 30, horizon=2, period=12)
     np.testing.assert_array_equal(seasonal, targets - 12)
     assert forecast.mean_absolute_error(seasonal, targets) == 12.0
+
+
+def test_linear_autoregression_recovers_a_linear_rule_and_validates_shapes():
+    rng = np.random.default_rng(0)
+    inputs = rng.normal(size=(200, 5))
+    rule = rng.normal(size=(5, 3))
+    targets = inputs @ rule + 2.0  # three horizon steps, each linear in the window, plus 2
+    model = forecast.LinearAutoregression.fit(inputs, targets)
+    np.testing.assert_allclose(model.weights[:-1], rule, atol=1e-10)
+    np.testing.assert_allclose(model.weights[-1], 2.0, atol=1e-10)
+    np.testing.assert_allclose(model.predict(inputs[:4]), targets[:4], atol=1e-10)
+    shrunk = forecast.LinearAutoregression.fit(inputs, targets, ridge=1e4)
+    assert np.abs(shrunk.weights[:-1]).sum() < 0.2 * np.abs(rule).sum()
+    with pytest.raises(ValueError, match="inputs \\(n, window\\) and targets"):
+        forecast.LinearAutoregression.fit(inputs, targets[:10])
+    with pytest.raises(ValueError, match="expected inputs \\(n, 5\\)"):
+        model.predict(inputs[:, :4])
+    with pytest.raises(ValueError, match="ridge must be >= 0"):
+        forecast.LinearAutoregression.fit(inputs, targets, ridge=-1)
