@@ -398,7 +398,7 @@ assert echo_mse[8] > 0.5 and echo_mse[9] < 0.05, "the cut is sharp: one step sho
 
 
 # %% [markdown]
-# The cut is sharp: windows up to 8 stay near the "predict 0" baseline, and from $k = 9$ on the echo is learned almost perfectly (asserted for 8 and 9, fast profile). The window must be longer than the longest dependency you hope to learn.
+# The cut is sharp: windows up to 8 stay near the "predict 0" baseline, and from $k = 9$ on the echo is learned almost perfectly (fast profile). The window must be longer than the longest dependency you hope to learn.
 #
 # Chunked truncation reaches unevenly. With chunks of $c$ steps, only the steps at position $j \ge 9$ of a chunk have a gradient path back to their echo's input, so only a share of the scored steps sends that signal at all. The next cell computes the share for a few chunk lengths and trains the same network with chunked truncation (same iterations, same Adam):
 
@@ -426,7 +426,7 @@ assert chunk_mse[8] < echo_mse[8] - 0.3, "the carried state lets chunks of 8 lea
 #
 # In practice: pick the chunk length of stateful training well above the dependency you need, because only the later steps of each chunk see it in full.
 #
-# *A subtlety, for the curious:* the weight gradient at the oldest step inside the window multiplies $h_{t-k}$, which already carries some information from before the window. Windows just one or two steps short of the delay can therefore sometimes learn part of the task indirectly (try `DELAY = 5` with window 4). Far below the delay, as asserted here, they cannot.
+# *A subtlety, for the curious:* the weight gradient at the oldest step inside the window multiplies $h_{t-k}$, which already carries some information from before the window. Windows just one or two steps short of the delay can therefore sometimes learn part of the task indirectly (try `DELAY = 5` with window 4). Far below the delay they cannot.
 #
 # ## 6 · Why long-range learning fails: SimpleRNN on the adding problem
 #

@@ -209,7 +209,7 @@ plt.tight_layout()
 plt.show()
 
 # %% [markdown]
-# The parameter counts follow the number of gates (1 : 4 : 3, plus the GRU's extra bias row), and the formula matches Keras exactly (asserted). The multiply-adds per step follow the same ratio, but the training times do not (the ratios are printed under the table): at 32 units a step's matrix products are small, and the fixed cost of every step of the loop is a large part of its time. Read the seconds as *this machine's* measurement at this size, not as a law; on a GPU, LSTM and GRU would run on cuDNN and SimpleRNN would not. For accuracy, compare the validation MAE with the naive and linear baselines on the same years (section 3). Sixty steps is long in steps (notebook 03's adding problem had 100), but what decides the next year of sunspots is mostly recent: the level and phase of the current cycle. That is why the gated cells' edge is much smaller here than on a task where one value 100 steps back decides the answer, and why the two seeds disagree about the order of the cells.
+# The parameter counts follow the number of gates (1 : 4 : 3, plus the GRU's extra bias row), and the formula matches Keras exactly. The multiply-adds per step follow the same ratio, but the training times do not (the ratios are printed under the table): at 32 units a step's matrix products are small, and the fixed cost of every step of the loop is a large part of its time. Read the seconds as *this machine's* measurement at this size, not as a law; on a GPU, LSTM and GRU would run on cuDNN and SimpleRNN would not. For accuracy, compare the validation MAE with the naive and linear baselines on the same years (section 3). Sixty steps is long in steps (notebook 03's adding problem had 100), but what decides the next year of sunspots is mostly recent: the level and phase of the current cycle. That is why the gated cells' edge is much smaller here than on a task where one value 100 steps back decides the answer, and why the two seeds disagree about the order of the cells.
 #
 # ## 5 · Test results and multi-step forecasts
 #
@@ -298,7 +298,7 @@ assert gain[-1] > gain[0], "the model's edge over naive should grow with the hor
 # %% [markdown]
 # **Does recurrence beat a linear model?** A little, on this budget (fast profile, numbers in the two tables above). The linear AR(60) model already removes most of the naive forecast's error; the LSTM chosen on validation is better than it with both seeds, by about one sunspot on average over the test years. But that margin is about the size of the spread between two seeds of the same LSTM, and on the validation years it is smaller still. The horizon plot shows where the difference comes from. One or three months ahead, the linear model is as good as any network: the recent values and a weighted average of them are all there is to know. A year ahead the gated networks are clearly better (the SimpleRNN is not): that is where the shape and phase of the cycle matter, and the LSTM and GRU capture them better than a fixed weighted sum of the last 60 months does.
 #
-# The naive forecast, finally, drifts away from the truth as the horizon grows, so every model's advantage over it grows too (asserted for the chosen cell).
+# The naive forecast, finally, drifts away from the truth as the horizon grows, so every model's advantage over it grows too.
 
 # %% [markdown]
 # ## 6 · Exercises

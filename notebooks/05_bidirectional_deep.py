@@ -289,7 +289,7 @@ assert abs(stopped["val_loss"] - min(stopped["history"]["val_loss"])) < 1e-3, \
     "early stopping should keep the best epoch's weights"
 
 # %% [markdown]
-# In the fast profile the unregularised model's training loss keeps falling while its validation loss bottoms out after an epoch or two and then climbs: from there on it learns the training sentences, not the task. Each fix keeps the validation loss of the weights we end up with lower (asserted), in different ways:
+# In the fast profile the unregularised model's training loss keeps falling while its validation loss bottoms out after an epoch or two and then climbs: from there on it learns the training sentences, not the task. Each fix keeps the validation loss of the weights we end up with lower, in different ways:
 #
 # - **dropout** slows the memorising: the training loss falls more slowly and the validation loss climbs less;
 # - **early stopping** does not change the training at all; it stops it, and keeps the epoch with the best validation loss. It costs nothing, so the course's callback set always includes it;
@@ -464,8 +464,8 @@ for name in ("word-only, bidirectional", "words + characters, bidirectional"):
 # %% [markdown]
 # What the three taggers show (fast profile, numbers in the table above):
 #
-# - **Unknown words were the weak spot, and they can be fixed.** The word-only tagger gets about half of the unseen test words right: they all arrive as one untrained vector, and only the context can help. Word dropout and spelling lift that to about 0.69 (asserted: at least 15 points better), and the overall accuracy to 0.905, nine points above the most-frequent-tag baseline (asserted: at least 0.89). Seen words gain little; the whole difference is in the 16 % of tokens the training text never showed. Numbers and proper nouns, mostly unseen words, gain the most (recalls printed above): numbers from about one in two to 0.95, since digits are easy to spell-check, and proper nouns from about 0.6 to 0.75, helped by their capital letters.
-# - **Direction matters per token.** The same character-aware tagger reading left to right only is about two points worse (asserted: at least one point), on seen and unseen words alike: whether "like" is a verb or a preposition, or "that" a pronoun or a subordinator, often depends on what comes next. In three seeded runs of both taggers before this section was written, the bidirectional one scored 0.905 to 0.906 and the forward one 0.883 to 0.885, so the gap is far larger than the seed-to-seed spread. Compare sentiment in section 4, where the whole sentence is read before the single decision and direction made no measurable difference.
+# - **Unknown words were the weak spot, and they can be fixed.** The word-only tagger gets about half of the unseen test words right: they all arrive as one untrained vector, and only the context can help. Word dropout and spelling lift that to about 0.69 (more than 15 points better), and the overall accuracy to 0.905, nine points above the most-frequent-tag baseline. Seen words gain little; the whole difference is in the 16 % of tokens the training text never showed. Numbers and proper nouns, mostly unseen words, gain the most (recalls printed above): numbers from about one in two to 0.95, since digits are easy to spell-check, and proper nouns from about 0.6 to 0.75, helped by their capital letters.
+# - **Direction matters per token.** The same character-aware tagger reading left to right only is about two points worse, on seen and unseen words alike: whether "like" is a verb or a preposition, or "that" a pronoun or a subordinator, often depends on what comes next. In three seeded runs of both taggers before this section was written, the bidirectional one scored 0.905 to 0.906 and the forward one 0.883 to 0.885, so the gap is far larger than the seed-to-seed spread. Compare sentiment in section 4, where the whole sentence is read before the single decision and direction made no measurable difference.
 # - **The remaining gap to published taggers is mostly data.** 1,800 training sentences are a tenth of the treebank's training split, and the lowest recalls belong to tags that are rare in them (X, SYM, INTJ).
 #
 # %% [markdown]
@@ -530,7 +530,7 @@ for boundaries in ([], [20], BOUNDARIES, list(range(5, 60, 5))):
 # ## 9 · Summary
 #
 # - `Bidirectional` adds a backward pass. Its output at step $t$ sees the whole sequence (we checked that the first output moves when the last input changes), so it serves classification and tagging, not left-to-right generation.
-# - Masks from `mask_zero=True` make predictions independent of padding (asserted). cuDNN additionally needs the padding on the right.
+# - Masks from `mask_zero=True` make predictions independent of padding. cuDNN additionally needs the padding on the right.
 # - Stack with `return_sequences=True` and put dropout *between* layers. `recurrent_dropout` switches cuDNN off.
 # - Trained longer, the sentiment classifier overfits (training loss down, validation loss up), mostly through its word embeddings. Dropout between the embedding and the LSTM, early stopping with the best weights restored, and a smaller model each end with a clearly lower validation loss.
 # - Sentiment: every model clears the majority baseline by over 20 points, and direction and depth change little at this scale. POS tagging on 1,800 training sentences: 16 % of the test words are unseen, and a word-only tagger feeds them all one untrained UNK vector. Word dropout and a character CNN fix most of that (unseen-word accuracy from about 0.50 to 0.69; 0.905 overall against the 0.814 baseline), and here reading both directions is worth about two points over a forward-only tagger.
