@@ -29,7 +29,8 @@ __all__ = [
     "beam_step_cases", "scaled_attention_cases", "causal_mask_cases", "encoding_cases",
     "Exercise", "EXERCISES", "check", "ex_1_1", "ex_1_2", "ex_1_3", "ex_2_1", "ex_2_2",
     "ex_2_3", "ex_3_1", "ex_3_2", "ex_3_3", "ex_4_1", "ex_4_2", "ex_4_3", "ex_5_1", "ex_5_2",
-    "ex_5_3", "ex_6_1", "ex_6_2", "ex_6_3", "ex_7_1", "ex_7_2", "ex_7_3",
+    "ex_5_3", "ex_6_1", "ex_6_2", "ex_6_3", "ex_7_1", "ex_7_2", "ex_7_3", "ex_7_4",
+    "kv_cache_step_cases",
 ]
 
 STRICT_ENV = "COURSE_CHECKS_STRICT"
@@ -47,6 +48,7 @@ class Case:
     args: tuple
     expected: Any
     kwargs: dict = field(default_factory=dict)
+    mistakes: dict[str, Any] = field(default_factory=dict)  # what is wrong -> its answer
 
 
 def compare(got: Any, expected: Any, atol: float = 1e-6, rtol: float = 1e-5) -> str | None:
@@ -106,6 +108,9 @@ def run_check(exercise: str, function: Callable, cases: Iterable[Case], strict: 
             hint = f"raised {type(error).__name__}: {error}"
         else:
             hint = compare(got, case.expected, atol=atol)
+            if hint is not None:  # a known misconception says *what* is wrong, not only where
+                hint = next((what for what, wrong in case.mistakes.items()
+                             if compare(got, wrong, atol=atol) is None), hint)
         if hint is not None:
             message = f"✗ {exercise}, case {number}/{len(cases)} ({case.label}): {hint}"
             print(message)
@@ -424,6 +429,43 @@ def scaled_attention_cases(seed: int = 701, sizes=((1, 1, 2, 1, False), (2, 3, 4
     return cases
 
 
+def _kv_step(x_t, keys, values, w_query, w_key, w_value, w_output, scale=True, self_too=True):
+    """NumPy reference of one multi-head attention step against a KV cache (see ex_7_4)."""
+    query = np.einsum("bd,dhk->bhk", x_t, w_query)
+    new_keys = np.concatenate([keys, np.einsum("bd,dhk->bhk", x_t, w_key)[:, None]], axis=1)
+    new_values = np.concatenate([values, np.einsum("bd,dhk->bhk", x_t, w_value)[:, None]], 1)
+    read_keys, read_values = (new_keys, new_values) if self_too else (keys, values)
+    scores = np.einsum("bhk,bnhk->bhn", query, read_keys)
+    if scale:
+        scores = scores / np.sqrt(query.shape[-1])
+    weights = np.exp(scores - scores.max(-1, keepdims=True))
+    weights /= weights.sum(-1, keepdims=True)
+    context = np.einsum("bhn,bnhk->bhk", weights, read_values)
+    return np.einsum("bhk,hkd->bd", context, w_output), new_keys, new_values
+
+
+def kv_cache_step_cases(seed: int = 704, sizes=((2, 3, 8, 2, 4), (1, 0, 4, 1, 4),
+                                                (3, 5, 6, 3, 2))) -> list[Case]:
+    """(batch, past, d_model, heads, head_dim) -> one multi-head attention step of a new token
+    against a cache of ``past`` keys and values: (output, keys, values)."""
+    rng = np.random.default_rng(seed)
+    cases = []
+    for batch, past, d_model, heads, head_dim in sizes:
+        x_t = rng.normal(size=(batch, d_model))
+        keys, values = (rng.normal(size=(batch, past, heads, head_dim)) for _ in range(2))
+        weights = [rng.normal(size=(d_model, heads, head_dim)) / np.sqrt(d_model)
+                   for _ in range(3)] + [rng.normal(size=(heads, head_dim, d_model))]
+        args = (x_t, keys, values, *weights)
+        mistakes = {"the scores are not divided by sqrt(head_dim)":
+                    _kv_step(*args, scale=False)}
+        if past:
+            mistakes["the new token must attend to itself too: append its key and value to the "
+                     "cache before the softmax"] = _kv_step(*args, self_too=False)
+        cases.append(Case(f"batch={batch}, past={past}, d_model={d_model}, heads={heads}, "
+                          f"head_dim={head_dim}", args, _kv_step(*args), mistakes=mistakes))
+    return cases
+
+
 def causal_mask_cases(seed: int = 0, sizes=(1, 2, 5)) -> list[Case]:
     """length -> the (length, length) lower-triangular mask, as 0/1 floats."""
     from course_lib.transformer import causal_mask
@@ -525,6 +567,9 @@ EXERCISES: dict[str, Exercise] = {exercise.id: exercise for exercise in [
     Exercise("ex_7_3", "positional_encoding(length, depth) -> (length, depth)", encoding_cases,
              ("course_lib.transformer.sinusoidal_encoding",
               "course_lib.transformer.SinusoidalPositionalEncoding"), atol=1e-5),
+    Exercise("ex_7_4", "kv_cache_step(x_t, keys, values, w_query, w_key, w_value, w_output) -> "
+             "(output, keys, values)", kv_cache_step_cases,
+             ("course_lib.transformer.TransformerDecoderBlock",), _as_arrays, atol=1e-5),
 ]}
 
 
@@ -552,4 +597,4 @@ ex_3_1, ex_3_2, ex_3_3 = (_self_check(f"ex_3_{n}") for n in (1, 2, 3))
 ex_4_1, ex_4_2, ex_4_3 = (_self_check(f"ex_4_{n}") for n in (1, 2, 3))
 ex_5_1, ex_5_2, ex_5_3 = (_self_check(f"ex_5_{n}") for n in (1, 2, 3))
 ex_6_1, ex_6_2, ex_6_3 = (_self_check(f"ex_6_{n}") for n in (1, 2, 3))
-ex_7_1, ex_7_2, ex_7_3 = (_self_check(f"ex_7_{n}") for n in (1, 2, 3))
+ex_7_1, ex_7_2, ex_7_3, ex_7_4 = (_self_check(f"ex_7_{n}") for n in (1, 2, 3, 4))

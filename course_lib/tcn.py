@@ -13,10 +13,12 @@ source plus target.
 
 As a sequence-to-sequence model it is *decoder-only*: source and target are one sequence,
 and the loss is taken on the target positions. Because the receptive field is finite,
-step-wise decoding needs only the last ``RF - 1`` embedded positions as state: every new token
-costs one pass over a window of fixed size, and the state never grows — like an RNN's, unlike
-a transformer's cache. Prepending ``RF - 1`` zero vectors in training makes the teacher-forced
-pass see exactly what the windowed steps see (tested). Ids 0 are padding.
+step-wise decoding needs a bounded state: each convolution keeps a queue of its last
+``(k - 1) d`` inputs (the fast-WaveNet cache, Paine et al. 2016), so a new token costs one
+output per convolution, ``O(layers · k · channels²)``, whatever the context, and the state
+never grows — like an RNN's, unlike a transformer's KV cache. Prepending ``RF - 1`` zero
+vectors in training makes the teacher-forced pass see exactly what the steps see (tested).
+Ids 0 are padding.
 """
 
 from __future__ import annotations
@@ -58,11 +60,35 @@ class CausalConvBlock(keras.layers.Layer):
             shape = (*shape[:-1], self.settings["channels"])
         super().build(input_shape)
 
+    @property
+    def queue_length(self) -> int:
+        """Earlier inputs one causal convolution reads: (kernel_size - 1) * dilation."""
+        return (self.settings["kernel_size"] - 1) * self.settings["dilation"]
+
     def call(self, x, training=None):
-        y = x
+        return self.forward(x, training)[0]
+
+    def forward(self, x, training=None):
+        """(output, [input of each convolution]), all (batch, time, channels)."""
+        conv_inputs, y = [], x
         for conv in self.convs:
+            conv_inputs.append(y)
             y = self.dropout(conv(y), training=training)
-        return x + y
+        return x + y, conv_inputs
+
+    def step(self, x, queues):
+        """One position (inference): x (batch, 1, channels) and, per convolution, a queue of
+        its last ``queue_length`` inputs (batch, queue_length, channels) -> (output (batch, 1,
+        channels), the queues one position on). Each convolution computes one output from
+        ``kernel_size`` taps ``dilation`` apart, the newest being its current input."""
+        dilation, new_queues, y = self.settings["dilation"], [], x
+        for conv, queue in zip(self.convs, queues, strict=True):
+            seen = ops.concatenate([queue, y], axis=1)  # (batch, queue_length + 1, channels)
+            taps = seen[:, ::dilation]                   # t - (k-1)d, ..., t - d, t
+            y = conv.activation(ops.einsum("btc,tco->bo", taps, conv.kernel) + conv.bias)
+            y = y[:, None]
+            new_queues.append(seen[:, 1:])
+        return x + y, new_queues
 
     def get_config(self):
         return {**super().get_config(), **self.settings}
@@ -109,32 +135,43 @@ class TCNSeq2Seq(StepwiseDecoding, keras.Model):
             x = block(x, training=training)
         return x
 
+    def _pad_and_embed_source(self, source_ids):
+        """(batch, RF - 1 + source_time, channels): what the training pass sees before the
+        target — RF - 1 zero vectors, then the source with its padding moved to the front."""
+        x = self._embed(self._padding_first(source_ids), self.source_embedding)
+        return ops.pad(x, [[0, 0], [self.receptive_field - 1, 0], [0, 0]])
+
     def call(self, inputs, training=None):
         source_ids, target_in = inputs
-        source_ids = self._padding_first(source_ids)
-        x = ops.concatenate([self._embed(source_ids, self.source_embedding),
+        x = ops.concatenate([self._pad_and_embed_source(source_ids),
                              self._embed(target_in, self.target_embedding)], axis=1)
-        hidden = self._run(ops.pad(x, [[0, 0], [self.receptive_field - 1, 0], [0, 0]]), training)
+        hidden = self._run(x, training)
         return self.logits(hidden[:, -ops.shape(target_in)[1]:])
 
     # ------------------------------------------------------------------ step-wise inference
     def start_state(self, source_ids) -> list[np.ndarray]:
-        """[source ids, source mask (batch, source_time), window (batch, RF - 1, channels)]:
-        the window holds the last RF - 1 embedded positions (zeros before the source)."""
+        """[source ids, source mask (batch, source_time), then per block and convolution its
+        queue (batch, queue_length, channels)]: the last inputs of every convolution after
+        the source, computed by one pass over the source."""
         source_ids = np.asarray(source_ids, np.int32)
-        embedded = ops.convert_to_numpy(self._embed(
-            self._padding_first(ops.convert_to_tensor(source_ids)), self.source_embedding))
-        window = np.zeros((len(source_ids), self.receptive_field - 1, embedded.shape[-1]),
-                          np.float32)
-        window = np.concatenate([window, embedded], axis=1)[:, -(self.receptive_field - 1):]
-        return [source_ids, source_ids != 0, window]
+        x = self._pad_and_embed_source(ops.convert_to_tensor(source_ids))
+        queues = []
+        for block in self.blocks:
+            if not block.built:  # forward() bypasses __call__, which would build it
+                block.build(tuple(x.shape))
+            x, conv_inputs = block.forward(x)
+            queues += [ops.convert_to_numpy(inputs[:, -block.queue_length:])
+                       for inputs in conv_inputs]
+        return [source_ids, source_ids != 0, *queues]
 
-    def _step(self, tokens, source_ids, mask, window):
-        """One token: append its embedding to the window, run the blocks over the window
-        (RF positions: exactly what the last position can see), slide the window by one."""
-        x = ops.concatenate([window, self._embed(tokens, self.target_embedding)], axis=1)
-        logits = self.logits(self._run(x)[:, -1])
-        return [ops.log_softmax(logits, axis=-1), x[:, 1:]]
+    def _step(self, tokens, source_ids, mask, *queues):
+        """One token through every block, one output per convolution; each queue moves on by
+        one position (see :class:`StepwiseDecoding`)."""
+        x, new_queues = self._embed(tokens, self.target_embedding), []
+        for i, block in enumerate(self.blocks):
+            x, block_queues = block.step(x, queues[2 * i:2 * i + 2])
+            new_queues += block_queues
+        return [ops.log_softmax(self.logits(x[:, 0]), axis=-1), *new_queues]
 
     def get_config(self):
         return {**super().get_config(), **self.settings}

@@ -12,9 +12,10 @@ model, so the same datasets, loss and ``fit`` train it; and it has the same infe
 greedy_decode` and :func:`course_lib.decoding.beam_search` decode it unchanged.
 
 The difference is in the state. A recurrent decoder carries a fixed-size vector from step to
-step; this decoder carries, per block, the (normalised) inputs of its self-attention at every
-position so far — a cache that grows by one position per generated token, so that a new
-token's cost and the state's memory grow with the output length. Ids 0 are padding.
+step; this decoder carries, per block, a **KV cache**: the self-attention's projected keys and
+values at every position so far. It grows by one position per generated token, and a new
+token projects only itself (O(d²)) and attends to the cache (O(n·d) for n earlier tokens), so
+a token's cost and the state's memory grow with the output length. Ids 0 are padding.
 
 The blocks (Vaswani et al., 2017) are built on ``keras.layers.MultiHeadAttention`` with *pre*-layer
 normalisation (Xiong et al., 2020: normalise before each sub-layer, add the residual after),
@@ -189,13 +190,14 @@ class TransformerDecoderBlock(_Block):
     then a feed-forward network; pre-layer normalisation and residuals as in the encoder block.
 
     call(x (batch, target_time, d_model), memory (batch, source_time, d_model),
-    memory_mask (batch, source_time), target_mask (batch, target_time), past=None)
-    -> (output (batch, target_time, d_model), keys (batch, past_time + target_time, d_model)).
+    memory_mask (batch, source_time), target_mask (batch, target_time)) -> (batch,
+    target_time, d_model): the teacher-forced pass, with a causal mask.
 
-    ``keys`` are the normalised inputs the self-attention attended over. Step-wise decoding
-    passes them back as ``past`` with one new token (target_time = 1): the new token then
-    attends to every earlier position without recomputing them (a cache that grows by one
-    position per step; the causal mask is implicit).
+    step(x (batch, 1, d_model), memory, memory_mask, keys, values) -> (output (batch, 1,
+    d_model), keys, values): one new token against the KV cache. ``keys`` and ``values``
+    (batch, past_time, heads, head_dim) are the self-attention's projections of the earlier
+    positions; they come back one position longer. The new token is projected once and attends
+    to every earlier position without recomputing it (the causal mask is implicit).
     """
 
     def __init__(self, d_model: int, heads: int, ff_units: int, dropout: float = 0.0, **kwargs):
@@ -206,22 +208,40 @@ class TransformerDecoderBlock(_Block):
         self.norm_cross = keras.layers.LayerNormalization(name="norm_cross")
         self.norm_feed_forward = keras.layers.LayerNormalization(name="norm_feed_forward")
 
-    def call(self, x, memory, memory_mask=None, target_mask=None, past=None, training=None):
+    def call(self, x, memory, memory_mask=None, target_mask=None, training=None):
         h = self.norm_self(x)
-        if past is None:
-            keys = h
-            mask = attention_mask(target_mask, target_mask, causal=True,
-                                  query_length=ops.shape(x)[1], key_length=ops.shape(x)[1])
-        else:
-            keys, mask = ops.concatenate([past, h], axis=1), None
-        x = self._add(x, self.self_attention(h, keys, attention_mask=mask, training=training),
+        mask = attention_mask(target_mask, target_mask, causal=True,
+                              query_length=ops.shape(x)[1], key_length=ops.shape(x)[1])
+        x = self._add(x, self.self_attention(h, h, attention_mask=mask, training=training),
                       training)
+        return self._cross_and_feed_forward(x, memory, memory_mask, training)
+
+    def step(self, x, memory, memory_mask, keys, values):
+        """One token (batch, 1, d_model) against the KV cache (inference: no dropout)."""
+        attended, keys, values = self._cached_self_attention(self.norm_self(x), keys, values)
+        return self._cross_and_feed_forward(x + attended, memory, memory_mask, None), keys, values
+
+    def _cached_self_attention(self, h, past_keys, past_values):
+        """``MultiHeadAttention`` of ``h`` (batch, 1, d_model) over the cache and itself, with
+        the layer's own projections: scaled dot-product per head, softmax over positions."""
+        attention = self.self_attention
+        if not attention.built:
+            attention.build(h.shape, h.shape)
+        query = attention.query_dense(h)  # (batch, 1, heads, head_dim)
+        keys = ops.concatenate([past_keys, attention.key_dense(h)], axis=1)
+        values = ops.concatenate([past_values, attention.value_dense(h)], axis=1)
+        head_dim = self.d_model // self.heads
+        scores = ops.einsum("bqhd,bkhd->bhqk", query, keys) / math.sqrt(head_dim)
+        context = ops.einsum("bhqk,bkhd->bqhd", ops.softmax(scores, axis=-1), values)
+        return attention.output_dense(context), keys, values
+
+    def _cross_and_feed_forward(self, x, memory, memory_mask, training):
         h = self.norm_cross(x)
         cross_mask = None if memory_mask is None else attention_mask(
             ops.ones(ops.shape(x)[:2], "bool"), memory_mask)
         x = self._add(x, self.cross_attention(h, memory, attention_mask=cross_mask,
                                               training=training), training)
-        return self._add(x, self.feed_forward(self.norm_feed_forward(x)), training), keys
+        return self._add(x, self.feed_forward(self.norm_feed_forward(x)), training)
 
 
 @keras.saving.register_keras_serializable(package="course_lib")
@@ -284,7 +304,7 @@ class TransformerEncoderDecoder(StepwiseDecoding, keras.Model):
         x = self._embed(target_in, self.target_embedding, self.target_positions,
                         training=training)
         for block in self.decoder_blocks:
-            x, _ = block(x, memory, source_mask, target_mask, training=training)
+            x = block(x, memory, source_mask, target_mask, training=training)
         return self.logits(self.decoder_norm(x))
 
     def call(self, inputs, training=None):
@@ -294,22 +314,24 @@ class TransformerEncoderDecoder(StepwiseDecoding, keras.Model):
 
     # ------------------------------------------------------------------ step-wise inference
     def start_state(self, source_ids) -> list[np.ndarray]:
-        """[memory (batch, source_time, d_model), source mask (batch, source_time), one empty
-        cache (batch, 0, d_model) per decoder block]."""
+        """[memory (batch, source_time, d_model), source mask (batch, source_time), then per
+        decoder block an empty KV cache: keys and values (batch, 0, heads, head_dim)]."""
         memory, mask = self.encode(ops.convert_to_tensor(source_ids, "int32"))
         memory = ops.convert_to_numpy(memory)
-        empty = np.zeros((len(memory), 0, self.settings["d_model"]), np.float32)
-        return [memory, ops.convert_to_numpy(mask), *([empty] * len(self.decoder_blocks))]
+        heads = self.settings["heads"]
+        empty = np.zeros((len(memory), 0, heads, self.settings["d_model"] // heads), np.float32)
+        return [memory, ops.convert_to_numpy(mask),
+                *([empty] * (2 * len(self.decoder_blocks)))]
 
     def _step(self, tokens, memory, mask, *caches):
-        """One token through the decoder blocks, each attending to its cache plus the token;
+        """One token through the decoder blocks, each attending to its KV cache plus the token;
         the caches come back one position longer (see :class:`StepwiseDecoding`)."""
         position = ops.shape(caches[0])[1]  # tokens generated so far
         x = self._embed(tokens, self.target_embedding, self.target_positions, start=position)
         new_caches = []
-        for block, past in zip(self.decoder_blocks, caches, strict=True):
-            x, keys = block(x, memory, mask, past=past)
-            new_caches.append(keys)
+        for i, block in enumerate(self.decoder_blocks):
+            x, keys, values = block.step(x, memory, mask, caches[2 * i], caches[2 * i + 1])
+            new_caches += [keys, values]
         logits = self.logits(self.decoder_norm(x))
         return [ops.log_softmax(logits[:, 0], axis=-1), *new_caches]
 

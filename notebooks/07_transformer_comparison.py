@@ -57,11 +57,11 @@ CONFIG = {
     "fast": dict(date_train=8000, epochs=4, curve_dates=500, rnn_units=64, d_model=48,
                  ff_units=96, tcn_channels=48, tcn_dilations=(1, 2, 4, 8),
                  lengths=(64, 128, 256, 512, 1024, 2048), scaling_batch=4,
-                 stream_steps=768, stream_batch=32),
+                 stream_steps=1536, stream_batch=32),
     "full": dict(date_train=30000, epochs=8, curve_dates=1000, rnn_units=64, d_model=48,
                  ff_units=96, tcn_channels=48, tcn_dilations=(1, 2, 4, 8),
                  lengths=(64, 128, 256, 512, 1024, 2048, 4096), scaling_batch=8,
-                 stream_steps=2048, stream_batch=32),
+                 stream_steps=3072, stream_batch=32),
 }[PROFILE]
 print(CONFIG)
 
@@ -123,7 +123,7 @@ assert np.allclose(ours, keras_output, atol=1e-5)
 
 
 # %% [markdown]
-# Identical up to float rounding (asserted): a multi-head attention layer is this function applied once per head.
+# Identical up to float rounding: a multi-head attention layer is this function applied once per head.
 #
 # ## 2 · The causal mask
 #
@@ -160,7 +160,7 @@ for name, m in [("causal mask", mask), ("no mask", None)]:
         assert not np.allclose(after[:, :4], before[:, :4], atol=1e-3)
 
 # %% [markdown]
-# With the mask, positions 0–3 do not move at all; without it, every position depends on the future (both asserted). `course_lib.layers.attention_mask` combines this mask with the padding masks of notebook 06 into the (batch, query_time, key_time) mask that `MultiHeadAttention` takes.
+# With the mask, positions 0–3 do not move at all; without it, every position depends on the future. `course_lib.layers.attention_mask` combines this mask with the padding masks of notebook 06 into the (batch, query_time, key_time) mask that `MultiHeadAttention` takes.
 #
 # ## 3 · Positions: attention alone sees a set, not a sequence
 #
@@ -186,7 +186,7 @@ assert without < 1e-5 and with_positions > 0.1
 
 
 # %% [markdown]
-# Without positions, permuting the input permutes the output exactly (asserted, up to rounding); adding a position vector to every input breaks the symmetry (asserted). The original transformer adds fixed **sinusoidal** encodings (Vaswani et al., 2017): for position $p$ and pair $i$ of dimensions,
+# Without positions, permuting the input permutes the output exactly, up to rounding; adding a position vector to every input breaks the symmetry. The original transformer adds fixed **sinusoidal** encodings (Vaswani et al., 2017): for position $p$ and pair $i$ of dimensions,
 #
 # $$PE_{p,\,2i} = \sin\!\left(\frac{p}{10000^{2i/d}}\right), \qquad PE_{p,\,2i+1} = \cos\!\left(\frac{p}{10000^{2i/d}}\right).$$
 #
@@ -226,14 +226,55 @@ fig.tight_layout()
 plt.show()
 
 # %% [markdown]
-# Constant along every diagonal (asserted for three distances). The alternative is a **learned** vector per position, `transformer.LearnedPositionalEmbedding(max_length)` (as in BERT and GPT-2): more flexible, but it knows nothing about positions beyond `max_length`. `transformer.positional_layer("sinusoidal" | "learned" | None)` gives either; the transformer below uses the sinusoidal one.
+# Constant along every diagonal (the cell checks three distances). The alternative is a **learned** vector per position, `transformer.LearnedPositionalEmbedding(max_length)` (as in BERT and GPT-2): more flexible, but it knows nothing about positions beyond `max_length`. `transformer.positional_layer("sinusoidal" | "learned" | None)` gives either; the transformer below uses the sinusoidal one.
 #
 # ## 4 · A small transformer encoder–decoder
 #
 # `course_lib.transformer.TransformerEncoderDecoder` assembles the pieces: token embeddings scaled by $\sqrt{d}$ plus positions, encoder blocks (self-attention over the source, padding masked), decoder blocks (causal self-attention, **cross-attention** to the encoder output — the attention of notebook 06 — and a feed-forward network), a final layer norm and a `Dense` layer to logits. Each sub-layer is normalised *before* it and added back as a residual ("pre-LN", Xiong et al., 2020), which trains without a learning-rate warm-up at our small budgets.
 #
-# It is called like the RNN of notebook 06, on `(source_ids, target_in)` with teacher forcing, and it has the same inference methods `start_state` and `step`. So the same dataset, loss, `fit`, `greedy_decode` and `beam_search` work for both. The state differs: the RNN decoder carries one vector per layer, while the transformer decoder keeps, per block, the (normalised) inputs of its self-attention at every earlier position, and each new token attends to all of them. This **cache** grows by one position per token (the unit tests check that cached step-wise decoding equals the teacher-forced pass).
+# It is called like the RNN of notebook 06, on `(source_ids, target_in)` with teacher forcing, and it has the same inference methods `start_state` and `step`. So the same dataset, loss, `fit`, `greedy_decode` and `beam_search` work for both. The state differs: the RNN decoder carries one vector per layer, while the transformer decoder keeps, per block, a **KV cache**: the keys and values its self-attention computed for every earlier position. A new token projects only itself (its query, key and value: $O(d^2)$ work), appends its key and value to the cache, and attends to all cached positions ($O(n \cdot d)$ for $n$ earlier tokens). Nothing earlier is recomputed, and the cache grows by one key and one value per token (the unit tests check that cached step-wise decoding equals the teacher-forced pass).
 #
+# **Exercise 7.4 — one KV-cache step, all heads.** Write the step a decoder makes for one new token, in NumPy. `x_t` (batch, d_model) is the token's vector; `keys` and `values` (batch, past, heads, head_dim) are the cache; `w_query`, `w_key`, `w_value` (d_model, heads, head_dim) and `w_output` (heads, head_dim, d_model) are the projections, laid out as Keras' `MultiHeadAttention` stores them (no biases here). Project the token to its query, key and value; append the key and value to the cache; let each head attend with $\mathrm{softmax}(q K^\top / \sqrt{d_{head}})$ over all cached positions *and the token itself*; combine the heads with `w_output`. Return `(output (batch, d_model), keys, values)` with the caches one position longer. `np.einsum` keeps the head axis readable.
+
+# %%
+# EXERCISE ex_7_4
+def kv_cache_step(x_t, keys, values, w_query, w_key, w_value, w_output):
+    # BEGIN SOLUTION
+    query = np.einsum("bd,dhk->bhk", x_t, w_query)
+    keys = np.concatenate([keys, np.einsum("bd,dhk->bhk", x_t, w_key)[:, None]], axis=1)
+    values = np.concatenate([values, np.einsum("bd,dhk->bhk", x_t, w_value)[:, None]], axis=1)
+    scores = np.einsum("bhk,bnhk->bhn", query, keys) / np.sqrt(query.shape[-1])
+    weights = np.exp(scores - scores.max(axis=-1, keepdims=True))
+    weights /= weights.sum(axis=-1, keepdims=True)
+    context = np.einsum("bhn,bnhk->bhk", weights, values)
+    return np.einsum("bhk,hkd->bd", context, w_output), keys, values
+    # END SOLUTION
+
+
+# %%
+checks.ex_7_4(kv_cache_step)
+
+# %% [markdown]
+# Run token by token from an empty cache, the step must reproduce Keras' `MultiHeadAttention` over the whole sequence with a causal mask, position by position, using the layer's own weights:
+
+# %%
+causal_mha = keras.layers.MultiHeadAttention(num_heads=4, key_dim=8, use_bias=False)
+sequence = np.random.default_rng(74).normal(size=(2, 9, 32)).astype("float32")
+full_pass = keras.ops.convert_to_numpy(causal_mha(sequence, sequence, use_causal_mask=True))
+projections = [keras.ops.convert_to_numpy(dense.kernel) for dense in (
+    causal_mha.query_dense, causal_mha.key_dense, causal_mha.value_dense, causal_mha.output_dense)]
+cache_keys = cache_values = np.zeros((2, 0, 4, 8), "float32")
+stepped = []
+for t in range(sequence.shape[1]):
+    out, cache_keys, cache_values = kv_cache_step(sequence[:, t], cache_keys, cache_values,
+                                                  *projections)
+    stepped.append(out)
+step_error = float(np.abs(np.stack(stepped, axis=1) - full_pass).max())
+print(f"cache after 9 steps: {cache_keys.shape}; max |steps - causal MultiHeadAttention| "
+      f"{step_error:.1e}")
+assert step_error < 1e-4 and cache_keys.shape == (2, 9, 4, 8)
+
+# %% [markdown]
 # The task is the date normalisation of notebook 06, same data and held-out test dates:
 
 # %%
@@ -274,7 +315,7 @@ assert tcn_field >= longest_source + longest_target
 # %% [markdown]
 # The contenders: a GRU encoder and decoder with 64 units and additive attention (notebook 06's model), one transformer encoder and one decoder block of width 48 with 4 heads, and a **temporal convolutional network** (`course_lib.tcn.TCNSeq2Seq`), all sized to similar parameter counts.
 #
-# A TCN is a stack of *causal*, *dilated* 1-D convolutions: each output sees only the current and earlier positions, and each block doubles the spacing (dilation 1, 2, 4, 8) between the positions its kernel reads, so the window an output can see — the **receptive field** — grows exponentially with depth: $1 + 2(k-1)\sum_i d_i$ for blocks of two convolutions with kernel $k$. Beyond that window the TCN sees nothing, however long it trains. Ours is decoder-only: source and target run as one sequence, the loss is taken on the target positions, and its receptive field of 61 must cover the longest source plus target (computed and asserted above). Like the transformer, it trains all positions in parallel; like the RNN, its decoding state has a fixed size (the last 60 positions).
+# A TCN is a stack of *causal*, *dilated* 1-D convolutions: each output sees only the current and earlier positions, and each block doubles the spacing (dilation 1, 2, 4, 8) between the positions its kernel reads, so the window an output can see — the **receptive field** — grows exponentially with depth: $1 + 2(k-1)\sum_i d_i$ for blocks of two convolutions with kernel $k$. Beyond that window the TCN sees nothing, however long it trains. Ours is decoder-only: source and target run as one sequence, the loss is taken on the target positions, and its receptive field of 61 must cover the longest source plus target (computed above). Like the transformer, it trains all positions in parallel; like the RNN, its decoding state has a fixed size (the last 60 positions).
 #
 # ## 5 · Same task, equal budget
 #
@@ -354,7 +395,7 @@ if PROFILE == "fast":
     assert all(small_budget.values()), small_budget
 
 # %% [markdown]
-# The two models' parameter counts are within 15 % of each other (asserted). In this budget the attention RNN is ahead: it reaches at least 0.9 exact match on the held-out dates, and the transformer is more than 0.05 behind it (both asserted, fast profile; the table has this run's numbers). The transformer's curve is still climbing steeply at the end (asserted: +0.2 since the first epoch), so this is a statement about a *small* budget, not about the architectures in general: with the `full` profile's budget (30,000 training dates, 8 epochs) the three close up near the ceiling (the README's results table, `dates_exact_match_*`, full column), and the cell above prints which of the small-budget claims still hold. The TCN lands behind both in this run (0.557 exact match, fast profile; asserted: at least 0.5, still climbing by more than 0.2 since the first epoch, and more than 0.05 behind the RNN). Its greedy latency is the highest of the three: every new token re-runs the convolution stack over its whole 61-position window, where the RNN makes one step and the transformer attends once. The RNN's recurrence is a built-in assumption that nearby characters belong together, and with few steps an assumption that fits the data is worth a lot. The transformer has to learn from data where each digit comes from, and that takes more steps.
+# The transformer's and the TCN's parameter counts are within 15 % of the RNN's. In this budget the attention RNN is ahead: it reaches at least 0.9 exact match on the held-out dates, and the transformer is more than 0.05 behind it (fast profile; the table has the numbers). The transformer's curve is still climbing steeply at the end (more than +0.2 since the first epoch), so this is a statement about a *small* budget, not about the architectures in general: with the `full` profile's budget (30,000 training dates, 8 epochs) the three close up near the ceiling (the README's results table, `dates_exact_match_*`, full column), and the cell above prints which of the small-budget claims still hold. The TCN lands behind both in this run (0.557 exact match, fast profile: more than 0.05 behind the RNN, and still climbing, by more than 0.2 since the first epoch). When it decodes, the TCN keeps for each convolution a queue of the inputs that convolution will still read, $(k-1)\,d$ of them (the "fast WaveNet" cache of Paine et al., 2016), so a new token costs one output per convolution instead of a pass over the whole 61-position window; the latency column shows what each model's step costs on this machine. The RNN's recurrence is a built-in assumption that nearby characters belong together, and with few steps an assumption that fits the data is worth a lot. The transformer has to learn from data where each digit comes from, and that takes more steps.
 #
 # Training time per step and latency are measured on this machine (2 CPU cores in CI). On a GPU both models train far faster, and the transformer's parallel layers usually gain more; we have not measured that here, so run the `full` profile on a GPU to see.
 #
@@ -374,7 +415,7 @@ for (written, iso, _), out in list(zip(dates.test, beam_iso, strict=False))[:4]:
 assert beam_exact >= greedy_exact - 0.02
 
 # %% [markdown]
-# Beam search scores at least as well as greedy decoding here (asserted, within 0.02): it finds outputs the model rates more probable, and on dates those are usually the right ones.
+# Beam search scores about as well as greedy decoding here (both rates are printed; never more than 0.02 worse). It finds outputs the model rates more probable, and on dates those are usually, not always, the right ones.
 #
 # ## 6 · Scaling with sequence length
 #
@@ -382,6 +423,8 @@ assert beam_exact >= greedy_exact - 0.02
 #
 # - an RNN layer makes $T$ **sequential** steps, each costing the same; time and the memory for the saved states grow as $O(T)$, but the steps cannot run in parallel;
 # - a self-attention layer computes all $T \times T$ scores **at once**. That is parallel, but time and memory grow as $O(T^2)$.
+#
+# With the width $d$ written out (Vaswani et al., 2017, Table 1): a recurrent layer does $O(T \cdot d^2)$ work in $O(T)$ sequential steps, and information from position 1 needs $O(T)$ steps to reach position $T$; self-attention does $O(T^2 \cdot d)$ work in $O(1)$ sequential steps, with a path of length $O(1)$ between any two positions. So in FLOPs attention is the *cheaper* of the two while $T < d$, and the quadratic term wins only beyond. Wall-clock time adds constant factors that FLOPs ignore: the LSTM's $T$ small steps each pay a fixed overhead, and attention's few big matrix products run near the machine's peak. That is why, on this CPU, attention stays the faster of the two far beyond $T = d = 64$ (the measurements below).
 #
 # `comparison.scaling_curves` times one forward + backward pass (compiled with `tf.function`) of one layer of each kind, at equal width 64, on random inputs of growing length, and reads the peak memory the pass allocates from TensorFlow's allocator statistics:
 
@@ -431,13 +474,13 @@ assert slopes[lstm_name]["memory"] < 1.3 and slopes[attention_name]["memory"] > 
 assert slopes[attention_name]["time"] > slopes[lstm_name]["time"] + 0.25, slopes
 
 # %% [markdown]
-# The measured memory exponents (fitted on the three longest lengths, printed above) match the theory: the LSTM's memory grows linearly and the attention block's quadratically (asserted: below 1.3 and above 1.6). Time follows on this CPU, with more noise: over the same three lengths the attention block's time grows with a clearly larger exponent than the LSTM's (asserted: by more than 0.25), and its time relative to the LSTM's grows between the shortest and the longest length (the ratios are printed). At short lengths the attention block is the faster of the two in this run, because its work is a few large matrix products while the LSTM takes $T$ small steps one after another. As $T$ grows, the $T^2$ term takes over; the table shows where the two cross on this machine.
+# The measured memory exponents (fitted on the three longest lengths, printed above) match the theory: the LSTM's memory grows linearly and the attention block's quadratically (exponents below 1.3 and above 1.6). Time follows on this CPU, with more noise: over the same three lengths the attention block's time grows with a clearly larger exponent than the LSTM's (by more than 0.25), and its time relative to the LSTM's grows between the shortest and the longest length (the ratios are printed). At short lengths the attention block is the faster of the two in this run, because its work is a few large matrix products while the LSTM takes $T$ small steps one after another. As $T$ grows, the $T^2$ term takes over: relative to the LSTM's, the attention block's time grows steadily with $T$ (the ratios are printed), so beyond some length the LSTM is the faster of the two. Whether that length falls inside the measured range depends on the machine and the run; the `full` profile measures up to 4096.
 #
 # On a GPU the picture shifts: the LSTM's sequential steps leave most of the GPU idle, while attention's large matrix products use it well, so the transformer is usually faster until its $T^2$ memory runs out. (Not measured here: this machine has no GPU. The `full` profile runs the same cell with length 4096.) Memory-efficient attention kernels (FlashAttention) avoid storing the $T \times T$ matrix, but the work still grows as $T^2$.
 #
 # ## 7 · Streaming: what one more token costs
 #
-# Now inference, one token at a time, as in a live transcript or a sensor stream. The RNN decoder's state is a fixed-size vector, so every step costs the same. The transformer decoder attends to its cache of all earlier positions, which grows by one position per step. `comparison.streaming_costs` feeds tokens to the trained date models of section 5 through the same `step` method the decoders use, and times every step, for a batch of streams, far beyond the 11 tokens they were trained for (only the cost matters here). The three models take turns, one token each, so a moment of load on the machine slows all three at the same point of the stream rather than bending one model's curve:
+# Now inference, one token at a time, as in a live transcript or a sensor stream. The RNN decoder's state is a fixed-size vector, so every step costs the same. The transformer decoder attends to its KV cache of all earlier positions, which grows by one position per step. `comparison.streaming_costs` feeds tokens to the trained date models of section 5 through the same `step` method the decoders use, and times every step, for a batch of streams, far beyond the 11 tokens they were trained for (only the cost matters here). The three models take turns, one token each, so a moment of load on the machine slows all three at the same point of the stream rather than bending one model's curve:
 
 # %%
 streams = dates.test_source[:CONFIG["stream_batch"]]
@@ -471,13 +514,14 @@ growth = {name: cost.growth(width=64) for name, cost in streaming.items()}
 print("per-token time, last steps / first steps:", {k: round(v, 2) for k, v in growth.items()})
 assert len(set(rnn_stream.state_bytes)) == 1  # constant state
 cache_growth = np.diff(transformer_stream.state_bytes)
-assert np.all(cache_growth == len(streams) * CONFIG["d_model"] * 4)  # + 1 position per step
+# + one key and one value of d_model float32 per stream and step
+assert np.all(cache_growth == len(streams) * 2 * CONFIG["d_model"] * 4)
 assert len(set(streaming["tcn"].state_bytes)) == 1  # a fixed window
 assert growth["tcn"] < 1.6 and growth["attention_rnn"] < 1.6
 assert growth["transformer"] > 1.5 * max(growth["attention_rnn"], growth["tcn"])
 
 # %% [markdown]
-# The RNN's state never changes size and its per-token time stays flat up to timing noise (asserted: less than 1.6× from the first steps to the last). The TCN behaves the same way (asserted): its state is a fixed window of the last 60 embedded positions, so each token costs the same, and anything older than the window is forgotten for good. The transformer's cache grows by exactly one position of `d_model` floats per stream and step (asserted), and its per-token time grows with it: its ratio of last to first steps is more than 1.5 times the larger of the other two (asserted; the ratios are printed. In five probe runs of the same measurement on untrained models, three of them with both CPU cores busy with other work, that factor was 2.4 to 4.1). After $n$ tokens the transformer has done $O(n^2)$ attention work in total; the RNN, $O(n)$. Production transformers bound this with a sliding window or by summarising old context, and that is exactly a step back towards a recurrent state.
+# The RNN's state never changes size and its per-token time stays flat up to timing noise (less than 1.6× from the first steps to the last). The TCN behaves the same way: its state is a fixed set of queues, one per convolution, so each token costs the same, and anything older than the receptive field is forgotten for good. The transformer's KV cache grows by exactly one key and one value of `d_model` floats per stream and step, and its per-token time grows with it, since each token reads the whole cache: its ratio of last to first steps is more than 1.5 times the larger of the other two (the ratios are printed). After $n$ tokens the transformer has done $O(n^2)$ attention work in total; the RNN, $O(n)$. Production transformers bound this with a sliding window or by summarising old context, and that is exactly a step back towards a recurrent state.
 #
 # ## 8 · When recurrent networks still make sense
 #
@@ -488,13 +532,13 @@ assert growth["transformer"] > 1.5 * max(growth["attention_rnn"], growth["tcn"])
 # - **Long sequences on small devices.** A training pass over $T$ steps needs $O(T)$ memory for the LSTM and $O(T^2)$ for attention (section 6). At the longest length measured here the attention block needed many times the LSTM's memory (the ratio is printed in section 6).
 # - **Where transformers win.** Parallel training on accelerators, direct access to any earlier position (no information has to survive hundreds of recurrent steps), and scale: with lots of data and compute the transformer's weak assumptions become a strength. That is why they dominate language modelling.
 #
-# **Modern recurrent models** narrow the gap from the other side. Linear recurrent networks and state-space models (S4, Mamba), RWKV, RetNet, xLSTM and minGRU drop the non-linearity from the state update (or make it simple enough), so a whole sequence can be computed with a parallel scan in training, like a transformer, while inference keeps a constant-size state, like an RNN. The trade-off measured in sections 6 and 7 is exactly what they are designed around.
+# **Modern recurrent models** narrow the gap from the other side. What makes a recurrence trainable in parallel is that its gates depend on the input $x_t$ only, not on the previous state $h_{t-1}$: then $h_t = a_t \odot h_{t-1} + b_t$ is linear in the state, and all $T$ states follow from a parallel (associative) scan in $O(\log T)$ sequential steps, while inference still carries a constant-size state. minGRU and minLSTM, the LRU, S5 and Mamba train this way. S4 trains through the equivalent long convolution instead, RetNet through an attention-like parallel form, and in xLSTM only the mLSTM block is parallel: the sLSTM keeps its dependence on $h_{t-1}$ and stays sequential, like the LSTM here. The trade-off measured in sections 6 and 7 is exactly what they are designed around.
 #
 # ## 9 · Summary
 #
 # - Self-attention is $\mathrm{softmax}(QK^\top/\sqrt{d_k})\,V$ (scaling keeps the scores' spread independent of the width); `MultiHeadAttention` is that, once per head, between learnt projections (reproduced above to 1e-5).
 # - Without positions attention is permutation-equivariant (measured); sinusoidal encodings add order, and their dot products depend only on the distance between positions.
-# - A causal mask keeps a decoder from reading the future during teacher-forced training; step-wise decoding gets causality for free and reuses a cache of earlier positions.
+# - A causal mask keeps a decoder from reading the future during teacher-forced training; step-wise decoding gets causality for free and reuses a KV cache: the keys and values of earlier positions.
 # - Same task, same steps: at this small budget the attention RNN beat a transformer and a TCN of the same size on held-out dates; both were still improving fast. A TCN sees exactly its receptive field, $1 + 2(k-1)\sum_i d_i$ positions, and streams with a fixed-size state.
 # - Cost: LSTM time and memory grow as $T$, attention as $T^2$ (measured exponents above). In streaming, the RNN's cost per token is constant; the transformer's grows with the context.
 #

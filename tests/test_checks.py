@@ -197,7 +197,22 @@ def test_notebook_07_reference_solutions_pass(capsys):
     checks.ex_7_1(_reference_attention, strict=True)
     checks.ex_7_2(transformer.causal_mask, strict=True)
     checks.ex_7_3(transformer.sinusoidal_encoding, strict=True)
-    assert capsys.readouterr().out.count("✓") == 3
+    checks.ex_7_4(_reference_kv_step, strict=True)
+    assert capsys.readouterr().out.count("✓") == 4
+
+
+def _reference_kv_step(x_t, keys, values, w_query, w_key, w_value, w_output):
+    """The exercise's answer written head by head with _reference_attention (independent of
+    the generator's einsum version)."""
+    heads = w_query.shape[1]
+    keys = np.concatenate([keys, np.einsum("bd,dhk->bhk", x_t, w_key)[:, None]], axis=1)
+    values = np.concatenate([values, np.einsum("bd,dhk->bhk", x_t, w_value)[:, None]], axis=1)
+    output = 0
+    for head in range(heads):
+        query = (x_t @ w_query[:, head])[:, None]  # (batch, 1, head_dim)
+        context, _ = _reference_attention(query, keys[:, :, head], values[:, :, head])
+        output = output + context[:, 0] @ w_output[head]
+    return output, keys, values
 
 
 @pytest.mark.parametrize("exercise, wrong, hint", [
@@ -205,6 +220,10 @@ def test_notebook_07_reference_solutions_pass(capsys):
                                                                mask), "depth=5"),  # unscaled
     ("ex_7_1", lambda q, k, v, mask=None: _reference_attention(q, k, v), "with a mask"),
     ("ex_7_2", lambda n: np.triu(np.ones((n, n), bool)), "length=2"),  # transposed
+    ("ex_7_4", lambda x, k, v, *w: checks._kv_step(x, k, v, *w, scale=False),
+     "not divided by sqrt\\(head_dim\\)"),
+    ("ex_7_4", lambda x, k, v, *w: checks._kv_step(x, k, v, *w, self_too=False),
+     "must attend to itself too"),
     ("ex_7_3", lambda n, d: np.concatenate(  # sin and cos halves instead of interleaved
         [np.sin(np.arange(n)[:, None] / 1e4 ** (np.arange(0, d, 2) / d)),
          np.cos(np.arange(n)[:, None] / 1e4 ** (np.arange(0, d, 2) / d))], axis=1),
@@ -218,7 +237,7 @@ def test_notebook_07_typical_mistakes_are_caught(exercise, wrong, hint):
 def test_every_exercise_is_listed_once_with_references_that_exist():
     import importlib
 
-    ids = [f"ex_{n}_{k}" for n in range(1, 8) for k in (1, 2, 3)]
+    ids = [f"ex_{n}_{k}" for n in range(1, 8) for k in (1, 2, 3)] + ["ex_7_4"]
     assert list(checks.EXERCISES) == ids
     for exercise in checks.EXERCISES.values():
         assert getattr(checks, exercise.id).__name__ == exercise.id

@@ -83,8 +83,9 @@ def test_streaming_state_is_constant_for_an_rnn_and_grows_for_a_transformer():
     rnn_cost, transformer_cost = costs["rnn"], costs["transformer"]
     assert rnn_cost.seconds.shape == (6,) and np.all(rnn_cost.seconds > 0)
     assert len(set(rnn_cost.state_bytes)) == 1
-    # each step adds one position (8 float32) per example (2) to each decoder block's cache (3)
-    np.testing.assert_array_equal(np.diff(transformer_cost.state_bytes), 3 * 2 * 8 * 4)
+    # each step adds one position's key and value (2 x 8 float32) per example (2) to each
+    # decoder block's KV cache (3)
+    np.testing.assert_array_equal(np.diff(transformer_cost.state_bytes), 3 * 2 * 2 * 8 * 4)
     assert transformer_cost.window_median(6, width=3) > 0
     assert transformer_cost.growth(width=3) > 0
 

@@ -70,11 +70,14 @@ def test_tokens_beyond_the_receptive_field_change_nothing():
     assert not np.allclose(keras.ops.convert_to_numpy(model((near, target_in))), base)
 
 
-def test_step_by_step_decoding_with_a_fixed_window_equals_the_teacher_forced_pass(
-        decodes_step_by_step):
-    model = _model(dilations=(1, 2, 4))  # receptive field 15: longer than these sequences
-    assert model.start_state(SRC)[2].shape == (2, 14, 8)
-    decodes_step_by_step(model, SRC, TGT_IN, state_length=lambda t: 14)  # the state never grows
+@pytest.mark.parametrize("dilations", [(1, 2, 4), (1,)])  # receptive fields 15 and 3
+def test_step_by_step_decoding_with_conv_queues_equals_the_teacher_forced_pass(
+        dilations, decodes_step_by_step):
+    model = _model(dilations=dilations)
+    state = model.start_state(SRC)
+    # one queue per convolution, (kernel_size - 1) * dilation inputs long (kernel_size 2)
+    assert [q.shape for q in state[2:]] == [(2, d, 8) for d in dilations for _ in range(2)]
+    decodes_step_by_step(model, SRC, TGT_IN, state_length=lambda t: 1)  # the state never grows
 
 
 def test_greedy_and_beam_search_decode_the_tcn():

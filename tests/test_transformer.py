@@ -81,11 +81,25 @@ def test_encoder_without_positions_is_permutation_equivariant_and_with_them_is_n
 def test_decoder_block_is_causal():
     block = transformer.TransformerDecoderBlock(8, 2, 16)
     memory = RNG.normal(size=(2, 3, 8)).astype("float32")
-    out, keys = block(X, memory)
-    assert tuple(out.shape) == (2, 5, 8) and tuple(keys.shape) == (2, 5, 8)
+    out = block(X, memory)
+    assert tuple(out.shape) == (2, 5, 8)
     changed = X.copy()
     changed[:, 3:] = -50.0  # the future must not change the past
-    np.testing.assert_allclose(block(changed, memory)[0][:, :3], out[:, :3], atol=1e-5)
+    np.testing.assert_allclose(block(changed, memory)[:, :3], out[:, :3], atol=1e-5)
+
+
+def test_decoder_block_step_with_a_kv_cache_equals_the_causal_pass():
+    block = transformer.TransformerDecoderBlock(8, 2, 16)
+    memory = RNG.normal(size=(2, 3, 8)).astype("float32")
+    out = keras.ops.convert_to_numpy(block(X, memory))
+    keys = values = np.zeros((2, 0, 2, 4), "float32")  # (batch, 0 positions, heads, head_dim)
+    for t in range(X.shape[1]):
+        step, keys, values = block.step(X[:, t:t + 1], memory, None, keys, values)
+        np.testing.assert_allclose(keras.ops.convert_to_numpy(step)[:, 0], out[:, t], atol=1e-5)
+    assert tuple(keys.shape) == tuple(values.shape) == (2, 5, 2, 4)
+    # the cache holds the projections themselves: keys = key_dense(norm(x)), nothing recomputed
+    expected_keys = block.self_attention.key_dense(block.norm_self(X))
+    np.testing.assert_allclose(keys, expected_keys, atol=1e-5)
 
 
 def test_blocks_refuse_heads_that_do_not_divide_the_width():
@@ -106,7 +120,7 @@ def test_logits_shape_and_extra_source_padding_changes_nothing(positions):
 def test_step_by_step_decoding_with_the_cache_equals_the_teacher_forced_pass(
         positions, decodes_step_by_step):
     model = _model(positions=positions)
-    assert model.start_state(SRC)[2].shape == (2, 0, 8)
+    assert model.start_state(SRC)[2].shape == (2, 0, 2, 4)  # keys: (batch, 0, heads, head_dim)
     # the cache grows by one position per token
     decodes_step_by_step(model, SRC, TGT_IN, state_length=lambda t: t + 1)
 

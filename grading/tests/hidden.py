@@ -32,4 +32,5 @@ HIDDEN: dict[str, dict] = {
                                      (3, 1, 4, 6, True)]),
     "ex_7_2": dict(sizes=[3, 8, 13]),
     "ex_7_3": dict(sizes=[(7, 4), (33, 10), (200, 2)]),
+    "ex_7_4": dict(seed=SEED, sizes=[(1, 1, 2, 1, 2), (2, 0, 6, 3, 2), (4, 7, 12, 4, 3)]),
 }
