@@ -28,7 +28,7 @@ __all__ = [
     "ACTIVATIONS", "rnn_step", "rnn_forward", "RNNGradients", "rnn_backward",
     "numerical_gradient", "relative_error", "scale_to_spectral_radius",
     "last_step_gradient_norms", "lstm_gates", "lstm_step", "lstm_forward", "LSTMGradients",
-    "lstm_backward", "gru_step", "gru_forward", "gru_backward",
+    "lstm_backward", "gru_step", "gru_forward", "gru_backward", "linear_recurrence",
 ]
 
 # name -> (f(a), f'(a) written in terms of h = f(a))
@@ -564,3 +564,16 @@ def gru_backward(
     d_bias = np.stack([d_input_bias, d_recurrent_bias]) if bias.ndim == 2 else d_input_bias
     return RNNGradients(kernel=d_kernel, recurrent_kernel=d_recurrent, bias=d_bias, x=d_x,
                         h0=from_later, states=total)
+
+
+def linear_recurrence(a: np.ndarray, b: np.ndarray, h0: np.ndarray | None = None) -> np.ndarray:
+    """NumPy reference loop for :func:`course_lib.scan.linear_recurrence`:
+    h_t = a_t * h_{t-1} + b_t for a, b (batch, time, units), h0 (batch, units) or None (zeros);
+    returns (batch, time, units)."""
+    a, b = np.asarray(a), np.asarray(b)
+    h = np.zeros_like(b[:, 0]) if h0 is None else np.asarray(h0, dtype=b.dtype)
+    states = np.empty_like(b)
+    for t in range(b.shape[1]):
+        h = a[:, t] * h + b[:, t]
+        states[:, t] = h
+    return states

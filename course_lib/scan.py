@@ -1,0 +1,72 @@
+"""Linear recurrences, h_t = a_t ⊙ h_{t-1} + b_t, computed sequentially or by a parallel scan.
+
+When a recurrent layer's gates depend on the input x_t only (not on h_{t-1}), its state update
+is linear in the state: ``a_t`` (the decay or forget gate) and ``b_t`` (the input written) are
+known for every step before the recurrence starts. Two steps then compose into one of the same
+form,
+
+    h_t = a_t ⊙ (a_{t-1} ⊙ h_{t-2} + b_{t-1}) + b_t = (a_t a_{t-1}) ⊙ h_{t-2} + (a_t b_{t-1} + b_t),
+
+so the pairs (a, b) combine with the associative operator ``(a1, b1) ∘ (a2, b2) = (a1 a2,
+a2 b1 + b2)`` (first the earlier step, then the later), and all T states follow from a parallel
+prefix scan in O(log T) sequential rounds (Blelloch, 1990) instead of T steps. That is how
+minGRU/minLSTM, the LRU, S5 and Mamba train. ``keras.ops.associative_scan`` (Keras >= 3.5)
+runs the scan; the sequential path uses ``keras.ops.scan``.
+
+Shapes: a, b (batch, time, units); h0 (batch, units) or None (zeros); result (batch, time,
+units).
+"""
+
+from __future__ import annotations
+
+import keras
+from keras import ops
+
+__all__ = ["combine", "linear_recurrence"]
+
+
+def combine(earlier, later):
+    """The associative operator on (a, b) pairs: ``earlier`` then ``later`` as one step."""
+    a1, b1 = earlier
+    a2, b2 = later
+    return a1 * a2, a2 * b1 + b2
+
+
+def linear_recurrence(a, b, h0=None, *, parallel: bool = True):
+    """All states of h_t = a_t ⊙ h_{t-1} + b_t, t = 1..T.
+
+    Args:
+        a, b: (batch, time, units) float tensors or arrays; a is usually in (0, 1).
+        h0: (batch, units) initial state, or None for zeros.
+        parallel: True for ``keras.ops.associative_scan`` (O(log T) rounds), False for a
+            sequential ``keras.ops.scan`` (T steps). Both give the same states up to rounding.
+
+    Returns:
+        (batch, time, units) states h_1..h_T.
+    """
+    a, b = ops.copy(a), ops.copy(b)  # tensors, also from NumPy arrays or variables
+    _check_shapes(a, b, h0)
+    if h0 is not None:  # fold h0 into the first step: h_1 = a_1 h0 + b_1
+        h0 = ops.cast(ops.convert_to_tensor(h0), b.dtype)
+        b = ops.concatenate([b[:, :1] + a[:, :1] * h0[:, None], b[:, 1:]], axis=1)
+    if parallel:
+        _, states = ops.associative_scan(combine, (a, b), axis=1)
+        return states
+    time_major = (ops.moveaxis(a, 1, 0), ops.moveaxis(b, 1, 0))
+
+    def step(h, inputs):
+        a_t, b_t = inputs
+        h = a_t * h + b_t
+        return h, h
+
+    _, states = ops.scan(step, ops.zeros_like(b[:, 0]), time_major)
+    return ops.moveaxis(states, 0, 1)
+
+
+def _check_shapes(a, b, h0) -> None:
+    if len(a.shape) != 3 or tuple(a.shape) != tuple(b.shape):
+        raise ValueError(f"expected a and b of the same shape (batch, time, units), got "
+                         f"{tuple(a.shape)} and {tuple(b.shape)}")
+    if h0 is not None and tuple(keras.ops.shape(h0)) != (a.shape[0], a.shape[2]):
+        raise ValueError(f"expected h0 of shape (batch, units) = {(a.shape[0], a.shape[2])}, "
+                         f"got {tuple(keras.ops.shape(h0))}")

@@ -1,0 +1,59 @@
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from course_lib import scan, scratch
+
+
+def _problem(batch, time, units, seed=0):
+    rng = np.random.default_rng(seed)
+    a = rng.uniform(0.5, 1.0, size=(batch, time, units)).astype("float32")
+    b = rng.normal(size=(batch, time, units)).astype("float32")
+    h0 = rng.normal(size=(batch, units)).astype("float32")
+    return a, b, h0
+
+
+@pytest.mark.parametrize("shape", [(1, 1, 1), (2, 7, 3), (3, 64, 5), (1, 1000, 2)])
+@pytest.mark.parametrize("with_h0", [False, True])
+def test_parallel_and_sequential_scans_equal_the_numpy_loop(shape, with_h0):
+    a, b, h0 = _problem(*shape)
+    h0 = h0 if with_h0 else None
+    expected = scratch.linear_recurrence(a.astype("float64"), b.astype("float64"),
+                                         None if h0 is None else h0.astype("float64"))
+    for parallel in (True, False):
+        got = np.asarray(scan.linear_recurrence(a, b, h0, parallel=parallel))
+        assert got.shape == shape
+        np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-5)
+
+
+def test_the_combine_operator_is_associative_and_composes_two_steps():
+    rng = np.random.default_rng(1)
+    x, y, z = ((rng.uniform(size=4), rng.normal(size=4)) for _ in range(3))
+    left = scan.combine(scan.combine(x, y), z)
+    right = scan.combine(x, scan.combine(y, z))
+    np.testing.assert_allclose(left, right, rtol=1e-12)
+    h = rng.normal(size=4)
+    a, b = scan.combine(x, y)  # one step with (a, b) = two steps, x then y
+    np.testing.assert_allclose(a * h + b, y[0] * (x[0] * h + x[1]) + y[1], rtol=1e-12)
+
+
+def test_gradients_through_both_paths_agree():
+    a, b, h0 = (tf.Variable(v) for v in _problem(2, 33, 4, seed=2))
+    grads = []
+    for parallel in (True, False):
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_sum(tf.sin(scan.linear_recurrence(a, b, h0, parallel=parallel)))
+        grads.append([g.numpy() for g in tape.gradient(loss, [a, b, h0])])
+    for parallel_grad, sequential_grad in zip(*grads, strict=True):
+        np.testing.assert_allclose(parallel_grad, sequential_grad, rtol=1e-4, atol=1e-5)
+
+
+def test_mismatched_shapes_are_refused_with_the_shapes_named():
+    a, b, h0 = _problem(2, 5, 3)
+    with pytest.raises(ValueError, match=r"same shape \(batch, time, units\), got \(2, 5, 3\) "
+                                         r"and \(2, 4, 3\)"):
+        scan.linear_recurrence(a, b[:, :4])
+    with pytest.raises(ValueError, match=r"h0 of shape \(batch, units\) = \(2, 3\), got \(2, 4\)"):
+        scan.linear_recurrence(a, b, np.zeros((2, 4), "float32"))
+    with pytest.raises(ValueError, match="same shape"):
+        scan.linear_recurrence(a[0], b[0])
