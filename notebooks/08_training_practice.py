@@ -60,7 +60,7 @@ PROFILE = runtime.setup(seed=42)
 CONFIG = {"fast": dict(train_chars=200_000, val_chars=20_000),
           "full": dict(train_chars=1_000_000, val_chars=100_000)}[PROFILE]
 BASE = dict(units=64, depth=1, dropout=0.0, learning_rate=0.01, batch_size=32, window=50,
-            optimizer="course Adam")
+            optimizer="course Adam", seed=0)
 OPTIMIZERS = {"course Adam": optimizers.Adam, "Keras Adam": keras.optimizers.Adam}
 corpus = data.load_tiny_shakespeare()
 vocab = text.char_vocabulary(corpus.train)
@@ -79,10 +79,10 @@ def sweep_run(**change) -> dict:
     settings = BASE | change
     key = tuple(sorted(settings.items()))
     if key not in _runs:
-        keras.utils.set_random_seed(0)
+        keras.utils.set_random_seed(settings["seed"])  # the weights and the batch order
         model = next_char_model(settings["units"], settings["depth"], settings["dropout"])
         windows = text.next_token_dataset(train_ids, settings["window"], settings["batch_size"],
-                                          seed=0)
+                                          seed=settings["seed"])
         model.compile(OPTIMIZERS[settings["optimizer"]](settings["learning_rate"]), loss,
                       **training.fast_settings(model, data=windows, jit_compile=False))
         timer = training.EpochTimer()
@@ -137,7 +137,7 @@ plt.show()
 
 # %%
 rate, hidden, layers = sweeps["learning rate"], sweeps["hidden units"], sweeps["layers"]
-batch, window, dropout = sweeps["batch size"], sweeps["window length"], sweeps["dropout (2 layers)"]
+batch, window = sweeps["batch size"], sweeps["window length"]
 best_rate = min(rate, key=lambda v: rate[v]["val_loss"])
 runtime.report("sweep_best_learning_rate", best_rate)
 runtime.report("sweep_best_val_loss", rate[best_rate]["val_loss"])
@@ -149,11 +149,17 @@ assert hidden[16]["val_loss"] > hidden[64]["val_loss"] + 0.1, "16 units should b
 # which is the point of section 3, so they are claimed for the fast profile only.
 budget_effects = {
     "no large gain past 64 units": hidden[128]["val_loss"] > hidden[64]["val_loss"] - 0.1,
-    "a second layer does not help": layers[2]["val_loss"] > layers[1]["val_loss"] - 0.02,
-    "dropout does not help": dropout[0.3]["val_loss"] > dropout[0.0]["val_loss"] - 0.02,
+    "a second layer is worse": layers[2]["val_loss"] > layers[1]["val_loss"] + 0.05,
     "smaller batches (more updates) win":
         batch[8]["val_loss"] < batch[32]["val_loss"] < batch[128]["val_loss"],
     "short windows (more updates) win": window[10]["val_loss"] < window[200]["val_loss"]}
+# Dropout's effect is small against the noise of one run, so it is judged over three seeds:
+# the differences between seeds are printed, and the claim is about their mean.
+dropout_gain = [sweep_run(depth=2, dropout=0.0, seed=seed)["val_loss"]
+                - sweep_run(depth=2, dropout=0.3, seed=seed)["val_loss"] for seed in (0, 1, 2)]
+print("gain from dropout 0.3 (2 layers), seeds 0, 1, 2: "
+      + ", ".join(f"{gain:+.3f}" for gain in dropout_gain))
+budget_effects["dropout does not help (mean of 3 seeds)"] = np.mean(dropout_gain) < 0.02
 for claim, holds in budget_effects.items():
     print(f"{PROFILE} profile: {claim}: {'yes' if holds else 'no'}")
 if PROFILE == "fast":
@@ -171,8 +177,8 @@ assert max(spread, key=spread.get) == "learning rate", "the rate should move the
 #
 # - **Learning rate** moves the score most (the largest spread of all six sweeps), and it is a U: too low (0.001) and after one pass the model is far behind; too high (0.1) and it is worse again. The best rate lies inside the sweep (0.03 in the fast profile, better than the base's 0.01). Sweep it on a log scale first, before anything else. Notebook 03 adds a schedule on top.
 # - **Hidden units**: 16 units are clearly too few. Doubling 64 to 128 gains much less than 16 to 64 did (0.08 against 0.36 in the stored fast run) and each pass takes longer (the `train s` column): a bigger model needs more updates to use its extra capacity.
-# - **Layers**: a second layer does not help at this budget: it has more to learn from the same 125 updates. Depth is worth trying again with more data and longer training (with residual connections around every layer after the first; notebook 05).
-# - **Dropout** does not help either. It fights overfitting, and a model that has seen each character once has had no chance to memorise them. Notebook 05 shows the other regime, where dropout does help.
+# - **Layers**: a second layer is worse at this budget (by more than 0.05 nats; 0.26 in the fast run): it has more to learn from the same 125 updates. Depth is worth trying again with more data and longer training (with residual connections around every layer after the first; notebook 05).
+# - **Dropout** does not help either. Its effect is smaller than the difference between two seeds of the same configuration, so the cell above compares it over three seeds (the gains are printed; their mean is not positive in the fast profile), not on one run. It fights overfitting, and a model that has seen each character once has had no chance to memorise them. Notebook 05 shows the other regime, where dropout does help.
 # - **Batch size**: at a fixed number of characters, a smaller batch means more updates, and at this budget more updates win, at every step of the sweep. Larger batches use the hardware better (compare the seconds per pass) and give less noisy gradients; compared at a fixed number of *updates* instead, a batch of 128 would see 4 times the characters of a batch of 32. Section 4 shows how to get a large batch when memory is short.
 # - **Window length** is both the BPTT truncation (how far back a gradient reaches) and, at fixed characters, the number of updates. Here short windows win because they give more updates, and 10 characters of context are already enough for much of the spelling. A task whose dependency spans $k$ steps needs windows longer than $k$ (notebook 03's adding problem, notebook 02's truncated BPTT); stateful training (notebook 03) carries the state further than the window.
 #
