@@ -30,7 +30,7 @@ __all__ = [
     "Exercise", "EXERCISES", "check", "ex_1_1", "ex_1_2", "ex_1_3", "ex_2_1", "ex_2_2",
     "ex_2_3", "ex_3_1", "ex_3_2", "ex_3_3", "ex_4_1", "ex_4_2", "ex_4_3", "ex_5_1", "ex_5_2",
     "ex_5_3", "ex_6_1", "ex_6_2", "ex_6_3", "ex_7_1", "ex_7_2", "ex_7_3", "ex_7_4",
-    "kv_cache_step_cases",
+    "kv_cache_step_cases", "ex_2_4", "bptt_loop_cases",
 ]
 
 STRICT_ENV = "COURSE_CHECKS_STRICT"
@@ -194,6 +194,37 @@ def bptt_step_cases(seed: int = 202, sizes=((1, 1, 1), (2, 3, 4), (4, 2, 5))) ->
         expected = (grads.kernel, grads.recurrent_kernel, grads.bias, grads.x[:, 0], grads.h0)
         cases.append(Case(f"batch={batch}, features={features}, units={units}",
                           (d_h, h_t, h_prev, x_t, kernel, recurrent), expected))
+    return cases
+
+
+def bptt_loop_cases(seed: int = 204, sizes=((2, 4, 3, 5), (1, 1, 2, 2), (3, 6, 1, 4))
+                    ) -> list[Case]:
+    """(batch, time, features, units) -> the five gradients of full BPTT through a tanh RNN
+    (``scratch.rnn_backward``), with the typical mistakes as named wrong answers."""
+    from course_lib.scratch import rnn_backward, rnn_forward
+
+    rng = np.random.default_rng(seed)
+    cases = []
+    for batch, time, features, units in sizes:
+        x, h0 = rng.normal(size=(batch, time, features)), rng.normal(size=(batch, units))
+        kernel = rng.normal(scale=0.7, size=(features, units))
+        recurrent = rng.normal(scale=0.7, size=(units, units))
+        states = rnn_forward(x, h0, kernel, recurrent, rng.normal(size=units))
+        d_states = rng.normal(size=states.shape)
+        args = (d_states, x, h0, states, kernel, recurrent)
+
+        def answer(grads):
+            return (grads.kernel, grads.recurrent_kernel, grads.bias, grads.x, grads.h0)
+
+        full = answer(rnn_backward(*args))
+        mistakes = {"d_recurrent_kernel is transposed: it sums h_{t-1}^T @ d_pre_t, shape "
+                    "(units of h_{t-1}, units of h_t)": (full[0], full[1].T, *full[2:])}
+        if time > 1:
+            mistakes["the gradient from later steps is missing: d_h_t must add "
+                     "d_pre_{t+1} @ recurrent_kernel.T before the step's own backward"] = answer(
+                rnn_backward(*args, truncate=1))
+        cases.append(Case(f"batch={batch}, time={time}, features={features}, units={units}",
+                          args, full, mistakes=mistakes))
     return cases
 
 
@@ -533,6 +564,9 @@ EXERCISES: dict[str, Exercise] = {exercise.id: exercise for exercise in [
              jacobian_norm_cases),
     Exercise("ex_2_3", "clip(grads, max_norm) -> list of arrays", clip_cases,
              ("tensorflow.clip_by_global_norm",), _as_tuple),
+    Exercise("ex_2_4", "rnn_backward(d_states, x, h0, states, kernel, recurrent_kernel) -> "
+             "(d_kernel, d_recurrent_kernel, d_bias, d_x, d_h0)", bptt_loop_cases,
+             ("course_lib.scratch.rnn_backward",), _as_tuple),
     Exercise("ex_3_1", "lstm_step(x_t, h_prev, c_prev, kernel, recurrent_kernel, bias) -> "
              "(h_t, c_t)", lstm_step_cases,
              ("course_lib.scratch.lstm_step", "course_lib.scratch.lstm_forward"), _as_tuple),
@@ -592,7 +626,7 @@ def _self_check(exercise_id: str) -> Callable[..., None]:
 
 # ``checks.ex_3_1(lstm_step)`` and so on, one per exercise of the table
 ex_1_1, ex_1_2, ex_1_3 = (_self_check(f"ex_1_{n}") for n in (1, 2, 3))
-ex_2_1, ex_2_2, ex_2_3 = (_self_check(f"ex_2_{n}") for n in (1, 2, 3))
+ex_2_1, ex_2_2, ex_2_3, ex_2_4 = (_self_check(f"ex_2_{n}") for n in (1, 2, 3, 4))
 ex_3_1, ex_3_2, ex_3_3 = (_self_check(f"ex_3_{n}") for n in (1, 2, 3))
 ex_4_1, ex_4_2, ex_4_3 = (_self_check(f"ex_4_{n}") for n in (1, 2, 3))
 ex_5_1, ex_5_2, ex_5_3 = (_self_check(f"ex_5_{n}") for n in (1, 2, 3))

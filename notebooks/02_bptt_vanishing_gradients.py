@@ -528,6 +528,31 @@ def clip_by_global_norm(grads, max_norm):
 checks.ex_2_3(clip_by_global_norm)
 
 # %% [markdown]
+# **Exercise 4 (`ex_2_4`): the whole backward pass.** Now all of BPTT for a tanh RNN: given `d_states` (batch, time, units), the gradient the loss sends *directly* into each $h_t$ (e.g. through a readout), the inputs `x` (batch, time, features), the initial state `h0` (batch, units), the forward pass' `states` (batch, time, units) and the weights, return `(d_kernel, d_recurrent_kernel, d_bias, d_x, d_h0)` in Keras' layout (shapes as the weights; `d_x` like `x`; `d_h0` like `h0`). Walk backwards from $t = T$: the gradient arriving at $h_t$ is its direct part plus what step $t+1$ sends back; one backward step of exercise 1 turns it into this step's weight gradients, which *add up* over time, and into what goes on to $h_{t-1}$ (at $t = 1$ that is `d_h0`). Section 2 checked `scratch.rnn_backward` this way; this is yours.
+
+# %%
+# EXERCISE ex_2_4
+def rnn_backward_full(d_states, x, h0, states, kernel, recurrent_kernel):
+    # BEGIN SOLUTION
+    d_kernel, d_recurrent = np.zeros_like(kernel), np.zeros_like(recurrent_kernel)
+    d_bias, d_x = np.zeros(kernel.shape[1]), np.zeros_like(x)
+    from_later = np.zeros_like(h0)  # what step t + 1 sends back to h_t
+    for t in reversed(range(x.shape[1])):
+        d_pre = (d_states[:, t] + from_later) * (1 - states[:, t] ** 2)
+        previous = states[:, t - 1] if t > 0 else h0
+        d_kernel += x[:, t].T @ d_pre
+        d_recurrent += previous.T @ d_pre
+        d_bias += d_pre.sum(axis=0)
+        d_x[:, t] = d_pre @ kernel.T
+        from_later = d_pre @ recurrent_kernel.T
+    return d_kernel, d_recurrent, d_bias, d_x, from_later
+    # END SOLUTION
+
+
+# %%
+checks.ex_2_4(rnn_backward_full)
+
+# %% [markdown]
 # ## 8 · Summary
 #
 # - BPTT is the chain rule run backwards through the unrolled loop. Our NumPy version matches finite differences to about $10^{-10}$ and `tf.GradientTape` on `SimpleRNN` to float32 precision.

@@ -81,7 +81,24 @@ def test_notebook_02_checks_accept_correct_solutions(capsys):
     checks.ex_2_2(jacobian_norm, strict=True)
     checks.ex_2_3(lambda grads, max_norm: [t.numpy() for t in tf.clip_by_global_norm(
         [tf.constant(g) for g in grads], max_norm)[0]], strict=True)
-    assert capsys.readouterr().out.count("✓") == 3
+    checks.ex_2_4(_bptt_loop, strict=True)
+    assert capsys.readouterr().out.count("✓") == 4
+
+
+def _bptt_loop(d_states, x, h0, states, kernel, recurrent):
+    """Full BPTT written as the exercise asks: one backward sweep, step by step."""
+    d_kernel, d_recurrent = np.zeros_like(kernel), np.zeros_like(recurrent)
+    d_bias, d_x = np.zeros(kernel.shape[1]), np.zeros_like(x)
+    from_later = np.zeros_like(h0)
+    for t in reversed(range(x.shape[1])):
+        d_pre = (d_states[:, t] + from_later) * (1 - states[:, t] ** 2)
+        previous = states[:, t - 1] if t else h0
+        d_kernel += x[:, t].T @ d_pre
+        d_recurrent += previous.T @ d_pre
+        d_bias += d_pre.sum(axis=0)
+        d_x[:, t] = d_pre @ kernel.T
+        from_later = d_pre @ recurrent.T
+    return d_kernel, d_recurrent, d_bias, d_x, from_later
 
 
 def test_bptt_step_check_names_the_wrong_result():
@@ -201,6 +218,15 @@ def test_notebook_07_reference_solutions_pass(capsys):
     assert capsys.readouterr().out.count("✓") == 4
 
 
+def _bptt_answer(d_states, x, h0, states, kernel, recurrent, truncate=None,
+                 recurrent_transposed=False):
+    from course_lib import scratch
+
+    grads = scratch.rnn_backward(d_states, x, h0, states, kernel, recurrent, truncate=truncate)
+    recurrent_grad = grads.recurrent_kernel.T if recurrent_transposed else grads.recurrent_kernel
+    return grads.kernel, recurrent_grad, grads.bias, grads.x, grads.h0
+
+
 def _reference_kv_step(x_t, keys, values, w_query, w_key, w_value, w_output):
     """The exercise's answer written head by head with _reference_attention (independent of
     the generator's einsum version)."""
@@ -220,6 +246,8 @@ def _reference_kv_step(x_t, keys, values, w_query, w_key, w_value, w_output):
                                                                mask), "depth=5"),  # unscaled
     ("ex_7_1", lambda q, k, v, mask=None: _reference_attention(q, k, v), "with a mask"),
     ("ex_7_2", lambda n: np.triu(np.ones((n, n), bool)), "length=2"),  # transposed
+    ("ex_2_4", lambda *args: _bptt_answer(*args, recurrent_transposed=True), "transposed"),
+    ("ex_2_4", lambda *args: _bptt_answer(*args, truncate=1), "from later steps is missing"),
     ("ex_7_4", lambda x, k, v, *w: checks._kv_step(x, k, v, *w, scale=False),
      "not divided by sqrt\\(head_dim\\)"),
     ("ex_7_4", lambda x, k, v, *w: checks._kv_step(x, k, v, *w, self_too=False),
@@ -237,7 +265,8 @@ def test_notebook_07_typical_mistakes_are_caught(exercise, wrong, hint):
 def test_every_exercise_is_listed_once_with_references_that_exist():
     import importlib
 
-    ids = [f"ex_{n}_{k}" for n in range(1, 8) for k in (1, 2, 3)] + ["ex_7_4"]
+    ids = [f"ex_{n}_{k}" for n in range(1, 8) for k in (1, 2, 3, 4)
+           if k < 4 or n in (2, 7)]
     assert list(checks.EXERCISES) == ids
     for exercise in checks.EXERCISES.values():
         assert getattr(checks, exercise.id).__name__ == exercise.id

@@ -15,6 +15,7 @@ HIDDEN: dict[str, dict] = {
     "ex_2_1": dict(seed=SEED, sizes=[(1, 2, 3), (3, 1, 4), (2, 5, 2)]),
     "ex_2_2": dict(seed=SEED, sizes=[(2, 4, 1, 3), (5, 10, 0, 9), (3, 6, 2, 2)]),
     "ex_2_3": dict(seed=SEED, sizes=[(0.1, 3.0, 1), (5.0, 0.5, 1), (0.5, 1.5, 50)]),
+    "ex_2_4": dict(seed=SEED, sizes=[(1, 3, 1, 1), (4, 2, 3, 2), (2, 9, 2, 6)]),
     "ex_3_1": dict(seed=SEED, sizes=[(1, 2, 3), (4, 1, 2), (2, 5, 6)]),
     "ex_3_2": dict(sizes=[(2, 9), (40, 3), (1, 128)]),
     "ex_3_3": dict(seed=SEED, sizes=[(1, 2, 2), (3, 4, 5), (2, 1, 1)]),
