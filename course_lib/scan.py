@@ -9,12 +9,20 @@ form,
 
 so the pairs (a, b) combine with the associative operator ``(a1, b1) ∘ (a2, b2) = (a1 a2,
 a2 b1 + b2)`` (first the earlier step, then the later), and all T states follow from a parallel
-prefix scan in O(log T) sequential rounds (Blelloch, 1990) instead of T steps. That is how
-minGRU/minLSTM, the LRU, S5 and Mamba train. ``keras.ops.associative_scan`` (Keras >= 3.5)
-runs the scan; the sequential path uses ``keras.ops.scan``.
+prefix scan in O(log T) sequential rounds instead of T steps. That is how minGRU/minLSTM, the
+LRU, S5 and Mamba train.
+
+The parallel path is the Hillis–Steele scan (1986), written here with ``keras.ops``: in round
+r every position combines with the one 2^r steps earlier, so after ceil(log2 T) rounds each
+holds the composition of all steps up to it (O(T log T) work; Blelloch's 1990 scan needs only
+O(T) work but twice the rounds). ``keras.ops.associative_scan`` computes the same, but on the
+TensorFlow backend it fails to compile under XLA (Keras 3.15, TF 2.21: "Cannot concatenate
+arrays that differ in dimensions"), and the course compiles with XLA on CPUs where it can. The
+sequential path uses ``keras.ops.scan``.
 
 Shapes: a, b (batch, time, units); h0 (batch, units) or None (zeros); result (batch, time,
-units).
+units). Inside a traced graph the time axis must have a known length (Keras' TensorFlow scans
+need it); an unknown one gets a clear error.
 """
 
 from __future__ import annotations
@@ -49,9 +57,14 @@ def linear_recurrence(a, b, h0=None, *, parallel: bool = True):
     if h0 is not None:  # fold h0 into the first step: h_1 = a_1 h0 + b_1
         h0 = ops.cast(ops.convert_to_tensor(h0), b.dtype)
         b = ops.concatenate([b[:, :1] + a[:, :1] * h0[:, None], b[:, 1:]], axis=1)
+    if a.shape[1] is None:
+        raise ValueError(
+            "linear_recurrence needs a known sequence length, and this tensor's time axis is "
+            "unknown (a graph traced with shape (batch, None, units)): trace with a fixed "
+            "length (fixed-length batches, or a tf.function input_signature with the length), "
+            "or call it eagerly")
     if parallel:
-        _, states = ops.associative_scan(combine, (a, b), axis=1)
-        return states
+        return _hillis_steele(a, b)
     time_major = (ops.moveaxis(a, 1, 0), ops.moveaxis(b, 1, 0))
 
     def step(h, inputs):
@@ -61,6 +74,19 @@ def linear_recurrence(a, b, h0=None, *, parallel: bool = True):
 
     _, states = ops.scan(step, ops.zeros_like(b[:, 0]), time_major)
     return ops.moveaxis(states, 0, 1)
+
+
+def _hillis_steele(a, b):
+    """Inclusive scan of the pairs (a_t, b_t) along axis 1; returns the b part, the states.
+    Round by round, position t absorbs the composition ending at t - offset (identity (1, 0)
+    before the start), doubling the span it covers."""
+    offset, time = 1, a.shape[1]
+    while offset < time:
+        earlier_a = ops.pad(a[:, :-offset], [[0, 0], [offset, 0], [0, 0]], constant_values=1)
+        earlier_b = ops.pad(b[:, :-offset], [[0, 0], [offset, 0], [0, 0]])
+        a, b = combine((earlier_a, earlier_b), (a, b))
+        offset *= 2
+    return b
 
 
 def _check_shapes(a, b, h0) -> None:

@@ -57,3 +57,24 @@ def test_mismatched_shapes_are_refused_with_the_shapes_named():
         scan.linear_recurrence(a, b, np.zeros((2, 4), "float32"))
     with pytest.raises(ValueError, match="same shape"):
         scan.linear_recurrence(a[0], b[0])
+
+
+@pytest.mark.parametrize("parallel", [True, False])
+def test_an_unknown_length_in_a_traced_graph_gets_a_clear_error(parallel):
+    @tf.function(input_signature=[tf.TensorSpec((None, None, 3))] * 2)
+    def traced(a, b):
+        return scan.linear_recurrence(a, b, parallel=parallel)
+
+    a, b, _ = _problem(2, 6, 3)
+    with pytest.raises(ValueError, match="needs a known sequence length"):
+        traced(a, b)
+    fixed = tf.function(lambda a, b: scan.linear_recurrence(a, b, parallel=parallel))
+    np.testing.assert_allclose(fixed(a, b), scratch.linear_recurrence(a, b), atol=1e-5)
+
+
+@pytest.mark.parametrize("time", [1, 2, 11, 64])
+def test_the_parallel_scan_compiles_with_xla(time):
+    a, b, h0 = _problem(2, time, 3, seed=3)
+    compiled = tf.function(lambda a, b, h0: scan.linear_recurrence(a, b, h0), jit_compile=True)
+    np.testing.assert_allclose(compiled(a, b, h0), scratch.linear_recurrence(a, b, h0),
+                               rtol=1e-5, atol=1e-5)
