@@ -416,13 +416,12 @@ for c in chunks:
           f"validation MSE {chunk_mse[c]:.3f}")
 assert chunk_mse[4] > 0.5, "chunks half the delay long cannot learn the echo"
 assert chunk_mse[9] < 0.05 and chunk_mse[T_ECHO] < 0.05, "a few steps with reach teach all"
-assert chunk_mse[8] < echo_mse[8] - 0.3, "the carried state lets chunks of 8 learn part of it"
 
 # %% [markdown]
 # Two things to take from this (fast profile; the printed MSEs):
 #
 # - **A few steps with reach are enough to learn, because all steps share the weights.** In chunks of 9 only one scored step in eight can see its echo, yet the echo is learned almost as well as with full BPTT. The others do not learn it themselves; they use what those few steps taught the shared weights. With little data or noisy targets a small share does show: fewer useful gradients per update means slower learning.
-# - **A chunk border is not a wall.** Chunks of exactly 8 give no step a gradient path to its echo's input, and yet they learn a good part of the echo, where per-loss BPTT(8) learns nothing. The state carried into a chunk already holds the input of the step just before it, and the gradient of the recurrent weights at the chunk's first step multiplies that state, so the network is rewarded for keeping what the carried state holds (the subtlety below). Chunks half the delay long learn nothing.
+# - **A chunk border is a leaky wall.** Chunks of exactly 8 give no step a gradient path to its echo's input. In the fast profile's short run they still pick up part of the echo, where per-loss BPTT(8) learns nothing: the state carried into a chunk holds the input of the step just before it, and the gradient of the recurrent weights at the chunk's first step multiplies that state (the subtlety below). It is not a signal to rely on: trained longer, in the full profile's 800 iterations, the same chunks were back near the baseline (0.95) when we ran it. Chunks half the delay long learn nothing in either.
 #
 # In practice: pick the chunk length of stateful training well above the dependency you need, because only the later steps of each chunk see it in full.
 #
