@@ -248,8 +248,9 @@ runtime.report("sunspots_test_mae_linear_ar", test_mae["linear AR"], 1)
 runtime.report("sunspots_test_mae_naive", test_mae["naive"], 1)
 assert test_mae[best_recurrent] < 0.9 * test_mae["naive"], "should clearly beat the naive baseline"
 assert test_mae["linear AR"] < 0.9 * test_mae["naive"], "the linear model is a strong baseline"
-assert all(test_by_seed[best_recurrent, seed] < test_mae["linear AR"] for seed in SEEDS), \
-    "the chosen recurrent cell should beat the linear model with every seed"
+if PROFILE == "fast":  # a close call: the full profile's longer training ties (see below)
+    assert all(test_by_seed[best_recurrent, seed] < test_mae["linear AR"] for seed in SEEDS), \
+        "the chosen recurrent cell should beat the linear model with every seed"
 
 # %% [markdown]
 # And what a 12-month forecast looks like, for a few test windows spread over the test period (each panel: the last 5 years the model saw, the truth, and the forecasts):
@@ -296,7 +297,7 @@ assert gain[-1] > gain[0], "the model's edge over naive should grow with the hor
 
 
 # %% [markdown]
-# **Does recurrence beat a linear model?** A little, on this budget (fast profile, numbers in the two tables above). The linear AR(60) model already removes most of the naive forecast's error; the LSTM chosen on validation is better than it with both seeds, by about one sunspot on average over the test years. But that margin is about the size of the spread between two seeds of the same LSTM, and on the validation years it is smaller still. The horizon plot shows where the difference comes from. One or three months ahead, the linear model is as good as any network: the recent values and a weighted average of them are all there is to know. A year ahead the gated networks are clearly better (the SimpleRNN is not): that is where the shape and phase of the cycle matter, and the LSTM and GRU capture them better than a fixed weighted sum of the last 60 months does.
+# **Does recurrence beat a linear model?** A little, on this budget (fast profile, numbers in the two tables above). The linear AR(60) model already removes most of the naive forecast's error; the LSTM chosen on validation is better than it with both seeds, by about one sunspot on average over the test years. But that margin is about the size of the spread between two seeds of the same LSTM, and on the validation years it is smaller still. With the full profile's longer training (60 epochs, 64 units) the best cell only tied with the linear model on the test years (17.7 against 17.8 when we ran it; the README's results table, full column), so the check that recurrence wins is made for the fast profile only. The horizon plot shows where the difference comes from. One or three months ahead, the linear model is as good as any network: the recent values and a weighted average of them are all there is to know. A year ahead the gated networks are clearly better (the SimpleRNN is not): that is where the shape and phase of the cycle matter, and the LSTM and GRU capture them better than a fixed weighted sum of the last 60 months does.
 #
 # The naive forecast, finally, drifts away from the truth as the horizon grows, so every model's advantage over it grows too.
 
@@ -362,6 +363,6 @@ checks.ex_4_3(make_windows)
 # - A GRU interpolates between its old state and a candidate with the update gate; in Keras, $z \to 1$ keeps the old state.
 # - `reset_after=True` (two bias rows) is Keras' default and cuDNN's variant; `reset_after=False` is the original paper's and runs on the generic kernel. Our NumPy GRU matches Keras for both.
 # - Parameter counts follow the gates (SimpleRNN 1, GRU 3, LSTM 4 blocks), and `compare_cells` measures speed and accuracy on one budget instead of quoting them.
-# - On a real series the first question is the baseline. Here the naive forecast beats the "one cycle ago" forecast, and a linear autoregressive model beats both by a wide margin. The LSTM, chosen on validation, beats the linear model with both seeds, by about one sunspot, mostly at the longer horizons. That margin is about as large as the seed-to-seed spread, and it was measured on a chronological test split with training-only normalisation, looked at once after the choice.
+# - On a real series the first question is the baseline. Here the naive forecast beats the "one cycle ago" forecast, and a linear autoregressive model beats both by a wide margin. In the fast profile the LSTM, chosen on validation, beats the linear model with both seeds, by about one sunspot, mostly at the longer horizons; trained longer (full profile) the best cell only ties with it. That margin is about as large as the seed-to-seed spread, and it was measured on a chronological test split with training-only normalisation, looked at once after the choice.
 #
 # **Next:** notebook 05 reads in both directions, stacks layers, and handles padded variable-length text.
