@@ -30,7 +30,7 @@ __all__ = ["MinGRU", "MinLSTM"]
 class _MinimalRNN(keras.layers.Layer):
     """Shared machinery: one Dense projection of x_t to all gates, then a linear recurrence."""
 
-    gates = 2  # blocks of ``units`` in the input projection
+    gates: int  # blocks of ``units`` in the input projection, set by each subclass
 
     def __init__(self, units: int, return_sequences: bool = True, parallel: bool = True,
                  **kwargs):

@@ -46,7 +46,7 @@ def linear_recurrence(a, b, h0=None, *, parallel: bool = True):
     Args:
         a, b: (batch, time, units) float tensors or arrays; a is usually in (0, 1).
         h0: (batch, units) initial state, or None for zeros.
-        parallel: True for ``keras.ops.associative_scan`` (O(log T) rounds), False for a
+        parallel: True for the Hillis–Steele scan (ceil(log2 T) rounds), False for a
             sequential ``keras.ops.scan`` (T steps). Both give the same states up to rounding.
 
     Returns:

@@ -378,24 +378,26 @@ print(f"most-frequent-tag baseline, test token accuracy: {baseline_accuracy:.3f}
 # We train three taggers for the same 6 epochs and compare them on the test tokens, separately for words seen in training (in-vocabulary) and unseen ones (out-of-vocabulary, OOV): the word-only bidirectional tagger, the character-aware one with word dropout, and the same character-aware tagger reading left to right only, which is what section 4's question comes down to for per-token decisions.
 
 # %%
-def tag_predictions(model, split) -> np.ndarray:
+tag_val_batches = text.tagging_dataset(*tag_val, batch_size=128)
+tag_test_batches = text.tagging_dataset(*tag_test, batch_size=128)
+
+def model_inputs(model, inputs):
+    """What ``model`` reads of a batch: both parts, or the word ids for the word-only tagger."""
+    return inputs if len(model.inputs) == 2 else inputs["words"]
+
+def tag_predictions(model) -> np.ndarray:
     """Predicted tag ids of every real (non-padding) test token, in corpus order."""
-    dataset = text.tagging_dataset(*split, batch_size=128)
     predicted = []
-    for inputs, _ in dataset:
-        ids = inputs["words"]
-        logits = model.predict(inputs if len(model.inputs) == 2 else ids, verbose=0)
-        predicted.append(logits.argmax(-1)[np.asarray(ids) != 0])
+    for inputs, _ in tag_test_batches:
+        logits = model.predict(model_inputs(model, inputs), verbose=0)
+        predicted.append(logits.argmax(-1)[np.asarray(inputs["words"]) != 0])
     return np.concatenate(predicted)
 
 def fit_tagger(model) -> tuple[np.ndarray, float]:
     """Train ``model`` on the training split (batches of 32, Adam 5e-3); return its test
     predictions and the training seconds."""
-    words_only = len(model.inputs) == 1
-    def batches(split, size, shuffle=False):
-        dataset = text.tagging_dataset(*split, batch_size=size, shuffle=shuffle)
-        return dataset.map(lambda x, y: (x["words"], y)) if words_only else dataset
-    train, val = batches(tag_train, 32, shuffle=True), batches(tag_val, 128)
+    train, val = (dataset.map(lambda x, y: (model_inputs(model, x), y)) for dataset in (
+        text.tagging_dataset(*tag_train, batch_size=32, shuffle=True), tag_val_batches))
     model.compile(optimizers.Adam(5e-3),
                   keras.losses.SparseCategoricalCrossentropy(from_logits=True),
                   **training.fast_settings(model, data=train))
@@ -403,7 +405,7 @@ def fit_tagger(model) -> tuple[np.ndarray, float]:
     model.fit(train, validation_data=val, epochs=CONFIG["tagger_epochs"], verbose=0,
               shuffle=False, callbacks=[training.ProgressLine()])
     seconds = time.perf_counter() - started
-    return tag_predictions(model, tag_test), seconds
+    return tag_predictions(model), seconds
 
 TAGGERS = {
     "word-only, bidirectional": lambda: models.sequence_tagger(

@@ -81,24 +81,8 @@ def test_notebook_02_checks_accept_correct_solutions(capsys):
     checks.ex_2_2(jacobian_norm, strict=True)
     checks.ex_2_3(lambda grads, max_norm: [t.numpy() for t in tf.clip_by_global_norm(
         [tf.constant(g) for g in grads], max_norm)[0]], strict=True)
-    checks.ex_2_4(_bptt_loop, strict=True)
+    checks.ex_2_4(_bptt_answer, strict=True)
     assert capsys.readouterr().out.count("✓") == 4
-
-
-def _bptt_loop(d_states, x, h0, states, kernel, recurrent):
-    """Full BPTT written as the exercise asks: one backward sweep, step by step."""
-    d_kernel, d_recurrent = np.zeros_like(kernel), np.zeros_like(recurrent)
-    d_bias, d_x = np.zeros(kernel.shape[1]), np.zeros_like(x)
-    from_later = np.zeros_like(h0)
-    for t in reversed(range(x.shape[1])):
-        d_pre = (d_states[:, t] + from_later) * (1 - states[:, t] ** 2)
-        previous = states[:, t - 1] if t else h0
-        d_kernel += x[:, t].T @ d_pre
-        d_recurrent += previous.T @ d_pre
-        d_bias += d_pre.sum(axis=0)
-        d_x[:, t] = d_pre @ kernel.T
-        from_later = d_pre @ recurrent.T
-    return d_kernel, d_recurrent, d_bias, d_x, from_later
 
 
 def test_bptt_step_check_names_the_wrong_result():
