@@ -30,7 +30,8 @@ __all__ = [
     "Exercise", "EXERCISES", "check", "ex_1_1", "ex_1_2", "ex_1_3", "ex_2_1", "ex_2_2",
     "ex_2_3", "ex_3_1", "ex_3_2", "ex_3_3", "ex_4_1", "ex_4_2", "ex_4_3", "ex_5_1", "ex_5_2",
     "ex_5_3", "ex_6_1", "ex_6_2", "ex_6_3", "ex_7_1", "ex_7_2", "ex_7_3", "ex_7_4",
-    "kv_cache_step_cases", "ex_2_4", "bptt_loop_cases",
+    "kv_cache_step_cases", "ex_2_4", "bptt_loop_cases", "ex_6_4", "ex_6_5", "bleu_cases",
+    "beam_search_cases",
 ]
 
 STRICT_ENV = "COURSE_CHECKS_STRICT"
@@ -437,6 +438,121 @@ def beam_step_cases(seed: int = 603, sizes=((1, 5, 1), (2, 4, 2), (3, 6, 3), (3,
     return cases
 
 
+def _ngrams(tokens: list, order: int) -> dict[tuple, int]:
+    counts: dict[tuple, int] = {}
+    for start in range(len(tokens) - order + 1):
+        gram = tuple(tokens[start:start + order])
+        counts[gram] = counts.get(gram, 0) + 1
+    return counts
+
+
+def _bleu(hypotheses, references, clip: bool = True, brevity: bool = True) -> float:
+    """Corpus BLEU-4 (0-100, no smoothing) from n-gram counts; ``clip`` and ``brevity`` off
+    give two typical mistakes (see ex_6_4)."""
+    matches, totals = np.zeros(4), np.zeros(4)
+    for hypothesis, reference in zip(hypotheses, references, strict=True):
+        for order in range(1, 5):
+            hyp, ref = _ngrams(hypothesis, order), _ngrams(reference, order)
+            matches[order - 1] += sum(min(n, ref.get(g, 0)) if clip else n * (g in ref)
+                                      for g, n in hyp.items())
+            totals[order - 1] += max(len(hypothesis) - order + 1, 0)
+    if not matches.all():
+        return 0.0
+    hyp_length = sum(len(h) for h in hypotheses)
+    ref_length = sum(len(r) for r in references)
+    penalty = min(1.0, float(np.exp(1 - ref_length / hyp_length))) if brevity else 1.0
+    return 100 * penalty * float(np.exp(np.mean(np.log(matches / totals))))
+
+
+def bleu_cases(seed: int = 604, sizes=((1, 8, 5), (6, 10, 4), (20, 6, 6), (3, 9, 30))
+               ) -> list[Case]:
+    """(sentences, mean length, vocabulary size) -> corpus BLEU of random token sentences
+    against noisy copies (some shorter, so the brevity penalty acts), as sacrebleu computes it
+    (``tokenize="none"``, no smoothing). A large vocabulary leaves no 4-gram match: BLEU 0."""
+    import sacrebleu
+
+    rng = np.random.default_rng(seed)
+    cases = []
+    for sentences, length, vocab in sizes:
+        words = [f"w{i}" for i in range(vocab)]
+        references, hypotheses = [], []
+        for _ in range(sentences):
+            reference = list(rng.choice(words, size=max(1, length + rng.integers(-2, 3))))
+            hypothesis = [w if rng.random() < 0.7 else str(rng.choice(words)) for w in reference]
+            cut = rng.integers(0, 3)  # drop up to two tokens at the end
+            references.append([str(w) for w in reference])
+            hypotheses.append([str(w) for w in hypothesis[:len(hypothesis) - cut] or
+                               hypothesis[:1]])
+        expected = sacrebleu.corpus_bleu([" ".join(h) for h in hypotheses],
+                                         [[" ".join(r) for r in references]], tokenize="none",
+                                         smooth_method="none", force=True).score
+        mean_of_sentences = float(np.mean([_bleu([h], [r])
+                                           for h, r in zip(hypotheses, references, strict=True)]))
+        mistakes = {"n-gram counts are not clipped: a hypothesis n-gram counts at most as often "
+                    "as it occurs in the reference": _bleu(hypotheses, references, clip=False),
+                    "the brevity penalty exp(1 - r/c) is missing (c < r here)":
+                    _bleu(hypotheses, references, brevity=False),
+                    "this averages sentence BLEUs: corpus BLEU sums matches and totals over all "
+                    "sentences first, then takes the precisions": mean_of_sentences}
+        cases.append(Case(f"sentences={sentences}, length~{length}, vocabulary={vocab}",
+                          (hypotheses, references), float(expected),
+                          mistakes={k: v for k, v in mistakes.items()
+                                    if not np.isclose(v, expected)}))
+    return cases
+
+
+class _TableDecoder:
+    """A bigram "model" for :func:`course_lib.decoding.beam_search`: the next token's
+    log-probabilities depend on the last token only, ``log_table[last]`` (vocab,)."""
+
+    def __init__(self, log_table: np.ndarray):
+        self.log_table = log_table
+
+    def start_state(self, source_ids: np.ndarray) -> list[np.ndarray]:
+        return [np.zeros((len(source_ids), 1))]
+
+    def step(self, token_ids, state):
+        return self.log_table[np.asarray(token_ids)], state
+
+
+def _table_beam(log_table, start_id, end_id, max_length, beam_width, alpha):
+    from course_lib.decoding import beam_search, strip_special
+
+    ids, scores = beam_search(_TableDecoder(log_table), np.zeros((1, 1), np.int32), start_id,
+                              end_id, max_length, beam_width, alpha)
+    tokens = [int(i) for i in ids[0, 0] if i != 0]
+    assert strip_special(ids[:1, 0], end_id)[0] == [t for t in tokens if t != end_id]
+    return np.array(tokens), float(scores[0, 0])
+
+
+def beam_search_cases(seed: int = 605, sizes=((5, 1, 4, 0.0), (6, 3, 6, 0.6), (8, 4, 8, 1.0),
+                                              (4, 2, 3, 0.6))) -> list[Case]:
+    """(vocab, beam_width, max_length, alpha) -> (tokens, score) of the best output of a full
+    beam search over a random bigram table (start id 1, end id 2, id 0 padding, never output):
+    tokens after the start, the end token included when reached (ids 0 and 1 never
+    follow); score = log-probability /
+    ((5 + len(tokens)) / 6) ** alpha. Same rules as ``course_lib.decoding.beam_search``."""
+    rng = np.random.default_rng(seed)
+    cases = []
+    for vocab, width, max_length, alpha in sizes:
+        logits = rng.normal(scale=1.5, size=(vocab, vocab))
+        logits[:, 2] -= 1.0  # the end token a little less likely, so outputs are not too short
+        logits[:, :2] = -np.inf  # padding and the start token are never output
+        log_table = logits - np.log(np.exp(logits).sum(1, keepdims=True))
+        args = (log_table, 1, 2, max_length, width, alpha)
+        expected = _table_beam(*args)
+        mistakes = {}
+        if alpha:
+            raw_tokens, raw = _table_beam(*args[:5], 0.0)
+            if compare((raw_tokens, raw), expected) is not None:
+                mistakes["ranked by plain log-probability: divide each finished beam's score by "
+                         "the length penalty ((5 + length) / 6) ** alpha before picking the "
+                         "best"] = (raw_tokens, raw)
+        cases.append(Case(f"vocab={vocab}, beam_width={width}, max_length={max_length}, "
+                          f"alpha={alpha}", args, expected, mistakes=mistakes))
+    return cases
+
+
 def scaled_attention_cases(seed: int = 701, sizes=((1, 1, 2, 1, False), (2, 3, 4, 5, False),
                                                    (2, 4, 4, 8, True), (1, 2, 3, 2, True))
                            ) -> list[Case]:
@@ -532,6 +648,11 @@ def _as_ints(answer: Any) -> tuple:
     return tuple(int(d) for d in answer)
 
 
+def _as_beam(answer: Any) -> tuple:
+    tokens, score = answer
+    return np.asarray(tokens, dtype=np.int64), float(score)
+
+
 def _as_floats(answer: Any) -> np.ndarray:
     return np.asarray(answer, dtype=float)
 
@@ -593,6 +714,12 @@ EXERCISES: dict[str, Exercise] = {exercise.id: exercise for exercise in [
              ("course_lib.layers.masked_softmax",)),
     Exercise("ex_6_3", "beam_step(scores, log_probs, beam_width) -> (scores, parents, tokens)",
              beam_step_cases, ("course_lib.decoding.beam_search",), _as_arrays),
+    Exercise("ex_6_4", "corpus_bleu(hypotheses, references) -> float (0-100, BLEU-4)",
+             bleu_cases, ("course_lib.metrics.corpus_bleu", "sacrebleu.corpus_bleu",
+                          "sacrebleu.sentence_bleu"), float),
+    Exercise("ex_6_5", "beam_search(log_table, start_id, end_id, max_length, beam_width, alpha)"
+             " -> (tokens, score)", beam_search_cases, ("course_lib.decoding.beam_search",),
+             _as_beam),
     Exercise("ex_7_1", "attention(q, k, v, mask=None) -> (output, weights)",
              scaled_attention_cases, (), _as_arrays, atol=1e-5),
     Exercise("ex_7_2", "causal_mask(length) -> (length, length) bool", causal_mask_cases,
@@ -630,5 +757,5 @@ ex_2_1, ex_2_2, ex_2_3, ex_2_4 = (_self_check(f"ex_2_{n}") for n in (1, 2, 3, 4)
 ex_3_1, ex_3_2, ex_3_3 = (_self_check(f"ex_3_{n}") for n in (1, 2, 3))
 ex_4_1, ex_4_2, ex_4_3 = (_self_check(f"ex_4_{n}") for n in (1, 2, 3))
 ex_5_1, ex_5_2, ex_5_3 = (_self_check(f"ex_5_{n}") for n in (1, 2, 3))
-ex_6_1, ex_6_2, ex_6_3 = (_self_check(f"ex_6_{n}") for n in (1, 2, 3))
+ex_6_1, ex_6_2, ex_6_3, ex_6_4, ex_6_5 = (_self_check(f"ex_6_{n}") for n in range(1, 6))
 ex_7_1, ex_7_2, ex_7_3, ex_7_4 = (_self_check(f"ex_7_{n}") for n in (1, 2, 3, 4))

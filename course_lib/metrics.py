@@ -4,11 +4,13 @@ BLEU for sequence-to-sequence outputs."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
 __all__ = [
     "perplexity", "unigram_perplexity", "exact_match", "token_accuracy", "corpus_bleu",
+    "TranslationScores", "translation_scores",
 ]
 
 
@@ -54,11 +56,34 @@ def corpus_bleu(hypotheses: Sequence[str], references: Sequence[str]) -> float:
     Hypotheses may be :func:`course_lib.text.tokenize` output joined by spaces: 13a splits that
     back into the same tokens as the reference sentence, so the score is the sentences' score
     (``force=True`` silences sacrebleu's warning about tokenised input)."""
+    return translation_scores(hypotheses, references).bleu
+
+
+@dataclass(frozen=True)
+class TranslationScores:
+    """Corpus BLEU and chrF (both 0–100) and sacrebleu's signatures, which say exactly how they
+    were computed (``case:lc`` = lower-cased, ``tok:13a``, ``nrefs:1``, the sacrebleu version)."""
+
+    bleu: float
+    chrf: float
+    bleu_signature: str
+    chrf_signature: str
+
+
+def translation_scores(hypotheses: Sequence[str], references: Sequence[str]
+                       ) -> TranslationScores:
+    """BLEU as :func:`corpus_bleu` and chrF (character 6-grams, beta 2; lower-cased like the
+    BLEU) of ``hypotheses`` against one reference each."""
     import sacrebleu
 
     _check_same_length(hypotheses, references)
-    return float(sacrebleu.corpus_bleu(list(hypotheses), [list(references)],
-                                       lowercase=True, force=True).score)
+    bleu = sacrebleu.BLEU(lowercase=True, force=True)
+    chrf = sacrebleu.CHRF(lowercase=True)
+    refs = [list(references)]
+    bleu_score = bleu.corpus_score(list(hypotheses), refs).score
+    chrf_score = chrf.corpus_score(list(hypotheses), refs).score
+    return TranslationScores(float(bleu_score), float(chrf_score), str(bleu.get_signature()),
+                             str(chrf.get_signature()))
 
 
 def _check_same_length(predictions: Sequence, references: Sequence) -> None:

@@ -10,7 +10,8 @@
 Training uses **teacher forcing**: ``target_in`` is the true target shifted right behind a
 start token, so all target steps run in one call of the (cuDNN-eligible) decoder layer.
 The attention follows Luong et al. (2015): it is computed from the decoder RNN's outputs, after
-the recurrent step, which keeps training parallel over target steps; the score function is
+the recurrent step, so it is computed for all target steps at once, outside the decoder's
+recurrence (which runs step by step in any case); the score function is
 additive (Bahdanau) or multiplicative (Luong), see :mod:`course_lib.layers`.
 
 **Scheduled sampling** (Bengio et al., 2015) replaces some of the true previous tokens with the
@@ -86,7 +87,7 @@ class EncoderDecoder(StepwiseDecoding, keras.Model):
             shape=(), initializer="zeros", trainable=False, name="sampling_probability")
         self.sampling_seed = keras.random.SeedGenerator(0)
 
-    # ---------------------------------------------------------------- parallel (training) pass
+    # ------------------------------------------------ one-call (teacher-forced training) pass
     def encode(self, source_ids, training=None):
         """Returns values (batch, source_time, units), the decoder's initial states (a list of
         (batch, units)) and the source mask (batch, source_time) bool."""

@@ -91,7 +91,8 @@ def guard_references(references: list[str]) -> list[tuple]:
             continue
         wire = _tripwire(dotted)
         for loaded in list(sys.modules.values()):
-            if getattr(loaded, "__name__", "").startswith(("course_lib", "tensorflow")) and \
+            if getattr(loaded, "__name__", "").startswith(("course_lib", "tensorflow",
+                                                             module_name)) and \
                     getattr(loaded, name, None) is original:
                 setattr(loaded, name, wire)
                 replaced.append((loaded, name, original))

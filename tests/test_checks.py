@@ -249,8 +249,8 @@ def test_notebook_07_typical_mistakes_are_caught(exercise, wrong, hint):
 def test_every_exercise_is_listed_once_with_references_that_exist():
     import importlib
 
-    ids = [f"ex_{n}_{k}" for n in range(1, 8) for k in (1, 2, 3, 4)
-           if k < 4 or n in (2, 7)]
+    per_notebook = {1: 3, 2: 4, 3: 3, 4: 3, 5: 3, 6: 5, 7: 4}
+    ids = [f"ex_{n}_{k}" for n, count in per_notebook.items() for k in range(1, count + 1)]
     assert list(checks.EXERCISES) == ids
     for exercise in checks.EXERCISES.values():
         assert getattr(checks, exercise.id).__name__ == exercise.id
@@ -309,3 +309,56 @@ def test_notebook_06_checks_catch_typical_mistakes():
         checks.ex_6_2(lambda s, m: np.exp(s) / np.exp(s).sum(-1, keepdims=True) * m, strict=True)
     with pytest.raises(checks.CheckFailed, match="ex_6_3"):  # best token per beam only
         checks.ex_6_3(lambda s, lp, k: _beam_step(s[:1], lp[:1], k), strict=True)
+
+
+def _sacrebleu_on_tokens(hypotheses, references):
+    import sacrebleu
+
+    return sacrebleu.corpus_bleu([" ".join(h) for h in hypotheses],
+                                 [[" ".join(r) for r in references]], tokenize="none",
+                                 smooth_method="none", force=True).score
+
+
+def _list_beam_search(log_table, start_id, end_id, max_length, beam_width, alpha):
+    """Beam search over a bigram table written with plain lists (independent of
+    course_lib.decoding)."""
+    beams, done = [(0.0, [])], []
+    for _ in range(max_length):
+        grown = [(score + log_table[tokens[-1] if tokens else start_id][token], [*tokens, token])
+                 for score, tokens in beams for token in range(len(log_table))
+                 if np.isfinite(log_table[tokens[-1] if tokens else start_id][token])]
+        grown += done  # finished beams compete for the places too
+        grown.sort(key=lambda beam: -beam[0])
+        kept = grown[:beam_width]
+        done = [b for b in kept if b[1][-1] == end_id]
+        beams = [b for b in kept if b[1][-1] != end_id]
+        if not beams:
+            break
+    pool = done + beams
+
+    def penalty(tokens):
+        return ((5 + len(tokens)) / 6) ** alpha
+
+    score, tokens = max(pool, key=lambda beam: beam[0] / penalty(beam[1]))
+    return tokens, score / penalty(tokens)
+
+
+def test_notebook_06_bleu_and_beam_search_references_pass(capsys):
+    checks.ex_6_4(_sacrebleu_on_tokens, strict=True)
+    checks.ex_6_5(_list_beam_search, strict=True)
+    assert capsys.readouterr().out.count("✓") == 2
+    for case in checks.bleu_cases():  # the mistakes' helper is right when nothing is switched off
+        assert checks._bleu(*case.args) == pytest.approx(case.expected)
+
+
+@pytest.mark.parametrize("exercise, wrong, hint", [
+    ("ex_6_4", lambda h, r: checks._bleu(h, r, clip=False), "not clipped"),
+    ("ex_6_4", lambda h, r: checks._bleu(h, r, brevity=False), "brevity penalty"),
+    ("ex_6_4", lambda h, r: float(np.mean([checks._bleu([a], [b])
+                                           for a, b in zip(h, r, strict=True)])),
+     "averages sentence BLEUs"),
+    ("ex_6_5", lambda *args: _list_beam_search(*args[:5], 0.0), "plain log-probability"),
+])
+def test_notebook_06_bleu_and_beam_search_mistakes_are_caught(exercise, wrong, hint):
+    with pytest.raises(checks.CheckFailed, match=hint):
+        getattr(checks, exercise)(wrong, strict=True)

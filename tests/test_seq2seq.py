@@ -157,3 +157,15 @@ def test_corpus_bleu_is_100_for_identical_text_and_ignores_case_and_tokenisation
     perfect = metrics.corpus_bleu(["je l'ai vu hier soir .", "va !"], references)
     assert perfect == pytest.approx(100.0)
     assert 0 < metrics.corpus_bleu(["je l'ai vu ce soir .", "va !"], references) < 100
+
+
+def test_translation_scores_report_chrf_and_signatures_that_say_lowercased():
+    references = ["He is tired.", "I am here."]
+    scores = metrics.translation_scores(["he is tired .", "i am there ."], references)
+    assert scores.bleu == pytest.approx(metrics.corpus_bleu(["he is tired .", "i am there ."],
+                                                            references))
+    assert 0 < scores.bleu < 100 and 0 < scores.chrf < 100
+    assert "case:lc" in scores.bleu_signature and "tok:13a" in scores.bleu_signature
+    assert "case:lc" in scores.chrf_signature and "nc:6" in scores.chrf_signature
+    perfect = metrics.translation_scores(["he is tired .", "i am here ."], references)
+    assert perfect.bleu == pytest.approx(100.0) and perfect.chrf == pytest.approx(100.0)

@@ -29,6 +29,8 @@ HIDDEN: dict[str, dict] = {
     "ex_6_1": dict(seed=SEED, sizes=[(1, 3, 2, 2, 4), (2, 5, 1, 3, 2), (4, 2, 3, 3, 1)]),
     "ex_6_2": dict(seed=SEED, sizes=[(2, 4, 1.0), (1, 7, 2.0), (3, 3, 800.0)]),
     "ex_6_3": dict(seed=SEED, sizes=[(2, 5, 3), (4, 3, 4), (1, 2, 2)]),
+    "ex_6_4": dict(seed=SEED, sizes=[(2, 12, 3), (10, 7, 5), (4, 5, 40)]),
+    "ex_6_5": dict(seed=SEED, sizes=[(6, 2, 5, 0.6), (9, 5, 7, 0.8), (4, 1, 3, 0.0)]),
     "ex_7_1": dict(seed=SEED, sizes=[(1, 3, 3, 4, False), (2, 2, 5, 3, True),
                                      (3, 1, 4, 6, True)]),
     "ex_7_2": dict(sizes=[3, 8, 13]),
