@@ -31,7 +31,9 @@ __all__ = [
     "ex_2_3", "ex_3_1", "ex_3_2", "ex_3_3", "ex_4_1", "ex_4_2", "ex_4_3", "ex_5_1", "ex_5_2",
     "ex_5_3", "ex_6_1", "ex_6_2", "ex_6_3", "ex_7_1", "ex_7_2", "ex_7_3", "ex_7_4",
     "kv_cache_step_cases", "ex_2_4", "bptt_loop_cases", "ex_6_4", "ex_6_5", "bleu_cases",
-    "beam_search_cases",
+    "beam_search_cases", "ex_3_4", "lstm_step_backward_cases",
+    "ex_4_4", "ridge_ar_cases", "ex_5_4", "char_cnn_cases",
+    "ex_7_5", "multi_head_cases",
 ]
 
 STRICT_ENV = "COURSE_CHECKS_STRICT"
@@ -286,6 +288,47 @@ def lstm_step_cases(seed: int = 301, sizes=((1, 1, 1), (2, 3, 4), (3, 2, 5))) ->
     return cases
 
 
+def _lstm_step_backward(d_h, d_c, x_t, h_prev, c_prev, kernel, recurrent_kernel, bias,
+                        through_h: bool = True, forget: bool = True) -> tuple:
+    """One LSTM step's backward pass via ``scratch.lstm_backward`` on a length-1 sequence;
+    ``through_h=False`` drops the path h_t -> c_t and ``forget=False`` the forget gate in
+    d_c_prev (two typical mistakes, see ex_3_4)."""
+    from course_lib.scratch import lstm_backward, lstm_step
+
+    h_t, c_t = lstm_step(x_t, h_prev, c_prev, kernel, recurrent_kernel, bias)
+    if not through_h:  # the h_t -> c_t path cancels when d_c carries minus its contribution
+        from course_lib.scratch import lstm_gates
+
+        o = lstm_gates(x_t @ kernel + h_prev @ recurrent_kernel + bias)[3]
+        d_c = d_c - d_h * o * (1 - np.tanh(c_t) ** 2)
+    grads = lstm_backward(d_h[:, None], x_t[:, None], h_prev, c_prev, h_t[:, None],
+                          c_t[:, None], kernel, recurrent_kernel, bias, d_cells=d_c[:, None])
+    d_c_prev = grads.c0 if forget else grads.cells[:, 0]
+    return (grads.x[:, 0], grads.h0, d_c_prev, grads.kernel, grads.recurrent_kernel,
+            grads.bias)
+
+
+def lstm_step_backward_cases(seed: int = 304, sizes=((1, 1, 1), (2, 3, 4), (3, 2, 5))
+                             ) -> list[Case]:
+    """(batch, features, units) -> the six gradients of one LSTM step, given the gradients
+    d_h, d_c (batch, units) arriving at h_t and c_t: (d_x_t, d_h_prev, d_c_prev, d_kernel,
+    d_recurrent_kernel, d_bias), with two typical mistakes as named wrong answers."""
+    rng = np.random.default_rng(seed)
+    cases = []
+    for batch, features, units in sizes:
+        args = (rng.normal(size=(batch, units)), rng.normal(size=(batch, units)),
+                rng.normal(size=(batch, features)), rng.normal(size=(batch, units)),
+                rng.normal(size=(batch, units)), *_lstm_weights(rng, features, units))
+        mistakes = {
+            "the gradient reaching c_t must also include the path through h_t = o * tanh(c_t): "
+            "add d_h * o * (1 - tanh(c_t)**2) to d_c": _lstm_step_backward(*args, through_h=False),
+            "d_c_prev is missing the forget gate: c_t = f * c_prev + i * g, so d_c_prev = "
+            "d_c_total * f": _lstm_step_backward(*args, forget=False)}
+        cases.append(Case(f"batch={batch}, features={features}, units={units}", args,
+                          _lstm_step_backward(*args), mistakes=mistakes))
+    return cases
+
+
 def forget_gate_cases(seed: int = 303, sizes=((1, 1, 1), (2, 3, 4), (4, 2, 3))) -> list[Case]:
     """(batch, features, units) -> the forget gate f_t from the Keras weight slices."""
     from course_lib.scratch import lstm_gates
@@ -343,6 +386,38 @@ def window_cases(seed: int | None = None,
             for w, h, start, end in sizes]
 
 
+def _ridge_fit(inputs, targets, ridge, shrink_constant=False):
+    design = np.hstack([inputs, np.ones((len(inputs), 1))])
+    penalty = ridge * np.eye(design.shape[1])
+    if not shrink_constant:
+        penalty[-1, -1] = 0.0
+    return np.linalg.solve(design.T @ design + penalty, design.T @ targets)
+
+
+def ridge_ar_cases(seed: int = 404, sizes=((30, 4, 1, 0.0), (50, 6, 3, 1.0), (80, 12, 4, 10.0),
+                                           (9, 8, 2, 0.5))) -> list[Case]:
+    """(windows, window, horizon, ridge) -> the weights (window + 1, horizon) of the direct
+    linear AR model (``forecast.LinearAutoregression.fit``): least squares with a constant
+    (last row) and a ridge penalty on every weight but the constant. The series has a large
+    mean, so shrinking the constant is visibly wrong; 9 windows of 8 values need the penalty."""
+    rng = np.random.default_rng(seed)
+    cases = []
+    for windows, window, horizon, ridge in sizes:
+        series = 50 + np.cumsum(rng.normal(size=windows + window + horizon))
+        starts = range(window, window + windows)
+        inputs = np.stack([series[s - window:s] for s in starts])
+        targets = np.stack([series[s:s + horizon] for s in starts])
+        mistakes = {}
+        if ridge:
+            mistakes["the constant (last row) is shrunk too: leave its diagonal entry of the "
+                     "penalty at 0, only the window's weights are penalised"] = _ridge_fit(
+                inputs, targets, ridge, shrink_constant=True)
+        cases.append(Case(f"windows={windows}, window={window}, horizon={horizon}, "
+                          f"ridge={ridge}", (inputs, targets, ridge),
+                          _ridge_fit(inputs, targets, ridge), mistakes=mistakes))
+    return cases
+
+
 def merge_shape_cases(seed: int = 0, sizes=(("concat", 2, 5, 3, True), ("sum", 4, 7, 6, True),
                                             ("ave", 1, 3, 2, False), ("mul", 3, 4, 5, False))
                       ) -> list[Case]:
@@ -372,6 +447,45 @@ def masked_mean_cases(seed: int = 502, sizes=((1, 3, 1), (2, 5, 3), (4, 6, 2))) 
         expected = np.stack([values[b, : lengths[b]].mean(axis=0) for b in range(batch)])
         cases.append(Case(f"batch={batch}, time={time}, lengths={lengths.tolist()}",
                           (values, mask), expected))
+    return cases
+
+
+def _char_cnn(char_vectors, kernel, bias, padding="same", pool="max", relu=True):
+    """NumPy reference of the char-CNN word features of ``models.char_aware_tagger``:
+    (batch, words, chars, dim) with kernel (width, dim, filters), bias (filters,) ->
+    (batch, words, filters)."""
+    width = kernel.shape[0]
+    if padding == "same":
+        side = (width - 1) // 2
+        char_vectors = np.pad(char_vectors, ((0, 0), (0, 0), (side, width - 1 - side), (0, 0)))
+    positions = char_vectors.shape[2] - width + 1
+    windows = np.stack([char_vectors[:, :, p:p + width] for p in range(positions)], axis=2)
+    features = np.einsum("bwpkd,kdf->bwpf", windows, kernel) + bias
+    if relu:
+        features = np.maximum(features, 0.0)
+    return features.max(axis=2) if pool == "max" else features.mean(axis=2)
+
+
+def char_cnn_cases(seed: int = 504, sizes=((1, 1, 4, 2, 3, 1), (2, 3, 6, 4, 3, 5),
+                                           (3, 2, 8, 3, 5, 4))) -> list[Case]:
+    """(batch, words, chars, dim, width, filters) -> the spelling features of each word:
+    a width-``width`` convolution along its characters ('same' padding with zeros), ReLU,
+    max over the character positions."""
+    rng = np.random.default_rng(seed)
+    cases = []
+    for batch, words, chars, dim, width, filters in sizes:
+        args = (rng.normal(size=(batch, words, chars, dim)),
+                rng.normal(size=(width, dim, filters)), rng.normal(size=filters) - 3.0)
+        mistakes = {"the convolution has no padding ('valid'): pad (width - 1) // 2 zero vectors "
+                    "at each end so that every character is the centre of a window":
+                    _char_cnn(*args, padding="valid"),
+                    "this averages over the characters: the features are the max over them":
+                    _char_cnn(*args, pool="mean"),
+                    "the ReLU is missing: max(0, conv + bias) before the max over characters":
+                    _char_cnn(*args, relu=False)}
+        cases.append(Case(f"batch={batch}, words={words}, chars={chars}, dim={dim}, "
+                          f"width={width}, filters={filters}", args, _char_cnn(*args),
+                          mistakes=mistakes))
     return cases
 
 
@@ -613,6 +727,43 @@ def kv_cache_step_cases(seed: int = 704, sizes=((2, 3, 8, 2, 4), (1, 0, 4, 1, 4)
     return cases
 
 
+def _mha(x, w_query, w_key, w_value, w_output, causal, scale=True, mask=True):
+    """NumPy reference of multi-head self-attention (see ex_7_5): x (batch, time, d_model),
+    projections as in ex_7_4, -> (batch, time, d_model)."""
+    query, key, value = (np.einsum("btd,dhk->bthk", x, w) for w in (w_query, w_key, w_value))
+    scores = np.einsum("bqhk,bnhk->bhqn", query, key)
+    if scale:
+        scores = scores / np.sqrt(query.shape[-1])
+    if causal and mask:
+        time = x.shape[1]
+        scores = np.where(np.tril(np.ones((time, time), bool)), scores, -np.inf)
+    weights = np.exp(scores - scores.max(-1, keepdims=True))
+    weights /= weights.sum(-1, keepdims=True)
+    return np.einsum("bhqn,bnhk,hkd->bqd", weights, value, w_output)
+
+
+def multi_head_cases(seed: int = 705, sizes=((1, 1, 4, 1, 4, False), (2, 5, 8, 2, 4, True),
+                                             (2, 4, 6, 3, 2, False), (1, 6, 4, 2, 3, True))
+                     ) -> list[Case]:
+    """(batch, time, d_model, heads, head_dim, causal) -> multi-head self-attention of a whole
+    sequence, output (batch, time, d_model), a causal mask when ``causal``."""
+    rng = np.random.default_rng(seed)
+    cases = []
+    for batch, time, d_model, heads, head_dim, causal in sizes:
+        x = rng.normal(size=(batch, time, d_model))
+        weights = [rng.normal(size=(d_model, heads, head_dim)) / np.sqrt(d_model)
+                   for _ in range(3)] + [rng.normal(size=(heads, head_dim, d_model))]
+        args = (x, *weights, causal)
+        mistakes = {"the scores are not divided by sqrt(head_dim)": _mha(*args, scale=False)}
+        if causal:
+            mistakes["causal=True: position t may attend to positions <= t only (set the other "
+                     "scores to -inf before the softmax)"] = _mha(*args, mask=False)
+        cases.append(Case(f"batch={batch}, time={time}, d_model={d_model}, heads={heads}, "
+                          f"head_dim={head_dim}, causal={causal}", args, _mha(*args),
+                          mistakes=mistakes))
+    return cases
+
+
 def causal_mask_cases(seed: int = 0, sizes=(1, 2, 5)) -> list[Case]:
     """length -> the (length, length) lower-triangular mask, as 0/1 floats."""
     from course_lib.transformer import causal_mask
@@ -695,6 +846,10 @@ EXERCISES: dict[str, Exercise] = {exercise.id: exercise for exercise in [
              ("course_lib.models.recurrent_param_count",)),
     Exercise("ex_3_3", "forget_gate(x_t, h_prev, kernel, recurrent_kernel, bias) -> f_t",
              forget_gate_cases, ("course_lib.scratch.lstm_gates", "course_lib.scratch.lstm_step")),
+    Exercise("ex_3_4", "lstm_step_backward(d_h, d_c, x_t, h_prev, c_prev, kernel, "
+             "recurrent_kernel, bias) -> (d_x_t, d_h_prev, d_c_prev, d_kernel, "
+             "d_recurrent_kernel, d_bias)", lstm_step_backward_cases,
+             ("course_lib.scratch.lstm_backward",), _as_tuple),
     Exercise("ex_4_1", "gru_step(x_t, h_prev, kernel, recurrent_kernel, bias) -> h_t",
              gru_step_cases, ("course_lib.scratch.gru_step", "course_lib.scratch.gru_forward")),
     Exercise("ex_4_2", "param_count(features, units, reset_after) -> int (GRU)",
@@ -703,11 +858,15 @@ EXERCISES: dict[str, Exercise] = {exercise.id: exercise for exercise in [
              "(inputs, targets)", window_cases,
              ("course_lib.forecast.window_arrays", "course_lib.forecast.windowed_dataset"),
              _as_tuple),
+    Exercise("ex_4_4", "fit_linear_ar(inputs, targets, ridge) -> weights (window + 1, horizon)",
+             ridge_ar_cases, ("course_lib.forecast.LinearAutoregression",), atol=1e-5),
     Exercise("ex_5_1", "output_shape(merge_mode, batch, time, units, return_sequences) -> tuple",
              merge_shape_cases, (), _as_ints),
     Exercise("ex_5_2", "masked_mean(values, mask) -> (batch, features)", masked_mean_cases),
     Exercise("ex_5_3", "padding_share(lengths, boundaries, batch_size) -> float", padding_cases,
              ("course_lib.text.padding_share",)),
+    Exercise("ex_5_4", "char_cnn(char_vectors, kernel, bias) -> (batch, words, filters)",
+             char_cnn_cases, ("course_lib.models.char_aware_tagger",), atol=1e-5),
     Exercise("ex_6_1", "additive_score(query, keys, w_query, w_key, v) -> (batch, source_time)",
              additive_score_cases, ("course_lib.layers.AdditiveAttention",)),
     Exercise("ex_6_2", "masked_softmax(scores, mask) -> weights", masked_softmax_cases,
@@ -731,6 +890,10 @@ EXERCISES: dict[str, Exercise] = {exercise.id: exercise for exercise in [
     Exercise("ex_7_4", "kv_cache_step(x_t, keys, values, w_query, w_key, w_value, w_output) -> "
              "(output, keys, values)", kv_cache_step_cases,
              ("course_lib.transformer.TransformerDecoderBlock",), _as_arrays, atol=1e-5),
+    Exercise("ex_7_5", "multi_head_attention(x, w_query, w_key, w_value, w_output, causal) -> "
+             "(batch, time, d_model)", multi_head_cases,
+             ("keras.layers.MultiHeadAttention", "course_lib.transformer.TransformerDecoderBlock",
+              "course_lib.transformer.TransformerEncoderBlock"), atol=1e-5),
 ]}
 
 
@@ -754,8 +917,8 @@ def _self_check(exercise_id: str) -> Callable[..., None]:
 # ``checks.ex_3_1(lstm_step)`` and so on, one per exercise of the table
 ex_1_1, ex_1_2, ex_1_3 = (_self_check(f"ex_1_{n}") for n in (1, 2, 3))
 ex_2_1, ex_2_2, ex_2_3, ex_2_4 = (_self_check(f"ex_2_{n}") for n in (1, 2, 3, 4))
-ex_3_1, ex_3_2, ex_3_3 = (_self_check(f"ex_3_{n}") for n in (1, 2, 3))
-ex_4_1, ex_4_2, ex_4_3 = (_self_check(f"ex_4_{n}") for n in (1, 2, 3))
-ex_5_1, ex_5_2, ex_5_3 = (_self_check(f"ex_5_{n}") for n in (1, 2, 3))
+ex_3_1, ex_3_2, ex_3_3, ex_3_4 = (_self_check(f"ex_3_{n}") for n in (1, 2, 3, 4))
+ex_4_1, ex_4_2, ex_4_3, ex_4_4 = (_self_check(f"ex_4_{n}") for n in (1, 2, 3, 4))
+ex_5_1, ex_5_2, ex_5_3, ex_5_4 = (_self_check(f"ex_5_{n}") for n in (1, 2, 3, 4))
 ex_6_1, ex_6_2, ex_6_3, ex_6_4, ex_6_5 = (_self_check(f"ex_6_{n}") for n in range(1, 6))
-ex_7_1, ex_7_2, ex_7_3, ex_7_4 = (_self_check(f"ex_7_{n}") for n in (1, 2, 3, 4))
+ex_7_1, ex_7_2, ex_7_3, ex_7_4, ex_7_5 = (_self_check(f"ex_7_{n}") for n in range(1, 6))

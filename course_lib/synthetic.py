@@ -21,7 +21,7 @@ import numpy as np
 
 __all__ = [
     "COPY_BLANK", "adding_problem", "copy_task", "delayed_echo", "MONTHS", "WEEKDAYS",
-    "DATE_FORMATS", "date_pairs", "DateTask", "date_task", "reversal_pairs",
+    "DATE_FORMATS", "date_pairs", "DateTask", "date_task", "date_dataset", "reversal_pairs",
 ]
 
 COPY_BLANK = 0
@@ -193,6 +193,20 @@ class DateTask:
         return [iso for _, iso, _ in self.test]
 
 
+def date_dataset(train: list[tuple[str, str, str]], source_vocab, target_vocab,
+                 batch_size: int = 64):
+    """The bucketed, shuffled teacher-forcing batches of (text, iso, format) triples. A new
+    dataset starts the same shuffle sequence again, so two models trained on two calls'
+    datasets see the same batches in the same order (one dataset reshuffles every epoch)."""
+    from course_lib import text
+
+    start_id, end_id = target_vocab.id_of(text.START), target_vocab.id_of(text.END)
+    return text.teacher_forcing_dataset(
+        source_vocab.encode_many([w for w, _, _ in train]),
+        target_vocab.encode_many([iso for _, iso, _ in train]), start_id, end_id,
+        batch_size=batch_size)
+
+
 def date_task(n_train: int, n_test: int = 2000, batch_size: int = 64, train_seed: int = 1,
               test_seed: int = 2) -> DateTask:
     """:func:`date_pairs` for training and held-out testing, encoded for an encoder–decoder."""
@@ -204,10 +218,7 @@ def date_task(n_train: int, n_test: int = 2000, batch_size: int = 64, train_seed
     source_vocab = text.char_vocabulary("".join(w for w, _, _ in train), specials=specials)
     target_vocab = text.char_vocabulary("0123456789-", specials=specials)
     start_id, end_id = target_vocab.id_of(text.START), target_vocab.id_of(text.END)
-    dataset = text.teacher_forcing_dataset(
-        source_vocab.encode_many([w for w, _, _ in train]),
-        target_vocab.encode_many([iso for _, iso, _ in train]), start_id, end_id,
-        batch_size=batch_size)
+    dataset = date_dataset(train, source_vocab, target_vocab, batch_size)
     test_source = text.pad_batch(source_vocab.encode_many([w for w, _, _ in test]))
     return DateTask(train, test, source_vocab, target_vocab, dataset, test_source, start_id,
                     end_id)

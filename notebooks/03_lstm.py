@@ -521,6 +521,38 @@ def forget_gate(x_t, h_prev, kernel, recurrent_kernel, bias):
 checks.ex_3_3(forget_gate)
 
 # %% [markdown]
+# **Exercise 4 (`ex_3_4`): one LSTM step, backwards.** This is the step `scratch.lstm_backward` repeats over time, and the place where the cell state's gradient highway (section 2) is made. You are given the forward step's inputs and the gradients `d_h`, `d_c` (batch, units) that reach $h_t$ and $c_t$ from above and from later steps. Return `(d_x_t, d_h_prev, d_c_prev, d_kernel, d_recurrent_kernel, d_bias)` in the shapes of the things they are gradients of. The plan, in order:
+#
+# 1. Redo the forward step and keep the gate values $i, f, g, o$ and $c_t$.
+# 2. $c_t$ gets gradient from two places: `d_c` directly, and through $h_t = o \odot \tanh(c_t)$, so the total is $\delta c = $ `d_c` $+$ `d_h` $\odot\, o \odot (1 - \tanh^2 c_t)$.
+# 3. The four gate pre-activations (Keras order i, f, c, o): $\delta z_i = \delta c \odot g \odot i(1-i)$, $\delta z_f = \delta c \odot c_{t-1} \odot f(1-f)$, $\delta z_g = \delta c \odot i \odot (1-g^2)$, $\delta z_o = $ `d_h` $\odot \tanh(c_t) \odot o(1-o)$; concatenate them to $\delta z$ (batch, 4·units).
+# 4. From $z = x_t W + h_{t-1} U + b$: `d_kernel` $= x_t^\top \delta z$, `d_recurrent_kernel` $= h_{t-1}^\top \delta z$, `d_bias` sums $\delta z$ over the batch, `d_x_t` $= \delta z\, W^\top$, `d_h_prev` $= \delta z\, U^\top$.
+# 5. And the highway: `d_c_prev` $= \delta c \odot f$. No weight matrix, no squashing derivative.
+#
+# The check compares with `scratch.lstm_backward` (itself checked against finite differences and `tf.GradientTape`) and names two typical slips if it sees them.
+
+# %%
+# EXERCISE ex_3_4
+def lstm_step_backward(d_h, d_c, x_t, h_prev, c_prev, kernel, recurrent_kernel, bias):
+    # BEGIN SOLUTION
+    sigmoid = lambda v: 1 / (1 + np.exp(-v))  # noqa: E731
+    z = x_t @ kernel + h_prev @ recurrent_kernel + bias
+    z_i, z_f, z_g, z_o = np.split(z, 4, axis=-1)
+    i, f, g, o = sigmoid(z_i), sigmoid(z_f), np.tanh(z_g), sigmoid(z_o)
+    c_t = f * c_prev + i * g
+    tanh_c = np.tanh(c_t)
+    d_c_total = d_c + d_h * o * (1 - tanh_c**2)
+    d_z = np.concatenate([d_c_total * g * i * (1 - i), d_c_total * c_prev * f * (1 - f),
+                          d_c_total * i * (1 - g**2), d_h * tanh_c * o * (1 - o)], axis=-1)
+    return (d_z @ kernel.T, d_z @ recurrent_kernel.T, d_c_total * f, x_t.T @ d_z,
+            h_prev.T @ d_z, d_z.sum(axis=0))
+    # END SOLUTION
+
+
+# %%
+checks.ex_3_4(lstm_step_backward)
+
+# %% [markdown]
 # ## 9 · Summary
 #
 # - The LSTM adds a cell state changed only by gating and addition. Along it, the gradient is multiplied by the forget gate, not by a weight matrix and a squashing derivative.

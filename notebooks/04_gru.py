@@ -358,6 +358,22 @@ def make_windows(series, window, horizon, first_target, end):
 checks.ex_4_3(make_windows)
 
 # %% [markdown]
+# **Exercise 4 (`ex_4_4`): the linear baseline, fitted by hand.** Section 4's `forecast.LinearAutoregression` predicts each horizon step as a weighted sum of the window plus a constant. Write its fit: given `inputs` (n, window), `targets` (n, horizon) and `ridge` ≥ 0, return the weights (window + 1, horizon) whose last row is the constant, minimising $\lVert X w - Y \rVert^2 + \text{ridge} \cdot \lVert w_{\text{window}} \rVert^2$, where $X$ is `inputs` with a column of ones appended. Set the gradient to zero and you get the normal equations $(X^\top X + \text{ridge}\cdot P)\, w = X^\top Y$, with $P$ the identity except a 0 for the constant: the constant is not shrunk, or a series with a large mean (like sunspot counts) gets a biased forecast. Use `np.linalg.solve`, not an explicit inverse. One solve handles all horizon steps at once, because each column of $Y$ is its own least-squares problem.
+
+# %%
+# EXERCISE ex_4_4
+def fit_linear_ar(inputs, targets, ridge):
+    # BEGIN SOLUTION
+    design = np.hstack([inputs, np.ones((len(inputs), 1))])
+    penalty = ridge * np.diag(np.r_[np.ones(inputs.shape[1]), 0.0])
+    return np.linalg.solve(design.T @ design + penalty, design.T @ targets)
+    # END SOLUTION
+
+
+# %%
+checks.ex_4_4(fit_linear_ar)
+
+# %% [markdown]
 # ## 7 · Summary
 #
 # - A GRU interpolates between its old state and a candidate with the update gate; in Keras, $z \to 1$ keeps the old state.

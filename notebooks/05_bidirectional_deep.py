@@ -467,7 +467,7 @@ for name in ("word-only, bidirectional", "words + characters, bidirectional"):
 # What the three taggers show (fast profile, numbers in the table above):
 #
 # - **Unknown words were the weak spot, and they can be fixed.** The word-only tagger gets about half of the unseen test words right: they all arrive as one untrained vector, and only the context can help. Word dropout and spelling lift that to about 0.69 (more than 15 points better), and the overall accuracy to 0.905, nine points above the most-frequent-tag baseline. Seen words gain little; the whole difference is in the 16 % of tokens the training text never showed. Numbers and proper nouns, mostly unseen words, gain the most (recalls printed above): numbers from about one in two to 0.95, since digits are easy to spell-check, and proper nouns from about 0.6 to 0.75, helped by their capital letters.
-# - **Direction matters per token.** The same character-aware tagger reading left to right only is about two points worse, on seen and unseen words alike: whether "like" is a verb or a preposition, or "that" a pronoun or a subordinator, often depends on what comes next. In three seeded runs of both taggers before this section was written, the bidirectional one scored 0.905 to 0.906 and the forward one 0.883 to 0.885, so the gap is far larger than the seed-to-seed spread. Compare sentiment in section 4, where the whole sentence is read before the single decision and direction made no measurable difference.
+# - **Direction matters per token.** The same character-aware tagger reading left to right only is about two points worse, on seen and unseen words alike: whether "like" is a verb or a preposition, or "that" a pronoun or a subordinator, often depends on what comes next. In a probe of three seeded runs of both taggers before this section was written, the bidirectional one scored 0.905 to 0.906 and the forward one 0.883 to 0.885, so the gap is far larger than the seed-to-seed spread. Compare sentiment in section 4, where the whole sentence is read before the single decision and direction made no measurable difference.
 # - **The remaining gap to published taggers is mostly data.** 1,800 training sentences are a tenth of the treebank's training split, and the lowest recalls belong to tags that are rare in them (X, SYM, INTJ).
 #
 # %% [markdown]
@@ -527,6 +527,24 @@ def padding_share(lengths, boundaries, batch_size):
 checks.ex_5_3(padding_share)
 for boundaries in ([], [20], BOUNDARIES, list(range(5, 60, 5))):
     print(f"boundaries {boundaries}: {padding_share(lengths, boundaries, 64):.1%} padding")
+
+# %% [markdown]
+# **Exercise 4 (`ex_5_4`): the spelling features, by hand.** The char-aware tagger of section 5 reads each word's characters with a small CNN. Write its forward pass in NumPy: `char_vectors` (batch, words, chars, dim) holds each word's character embeddings, `kernel` (width, dim, filters) and `bias` (filters,) one convolution of odd `width` along the characters. For every word, slide the kernel over its characters with 'same' padding (`(width - 1) // 2` zero vectors at each end, so every character is the centre of one window), add the bias, apply ReLU, and take the **max over the character positions**: (batch, words, filters). The max is what makes a filter a detector: *does this word contain a digit, a capital, the suffix -ly anywhere?* One `np.einsum` over stacked windows does the whole convolution; the check also compares with the layers of `models.char_aware_tagger` (a `Conv2D` with a (1, width) kernel, then `MaxPooling2D`) in the unit tests.
+
+# %%
+# EXERCISE ex_5_4
+def char_cnn(char_vectors, kernel, bias):
+    # BEGIN SOLUTION
+    width = kernel.shape[0]
+    side = (width - 1) // 2
+    padded = np.pad(char_vectors, ((0, 0), (0, 0), (side, width - 1 - side), (0, 0)))
+    windows = np.stack([padded[:, :, p:p + width] for p in range(char_vectors.shape[2])], 2)
+    return np.maximum(np.einsum("bwpkd,kdf->bwpf", windows, kernel) + bias, 0).max(axis=2)
+    # END SOLUTION
+
+
+# %%
+checks.ex_5_4(char_cnn)
 
 # %% [markdown]
 # ## 9 · Summary

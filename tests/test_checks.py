@@ -249,7 +249,7 @@ def test_notebook_07_typical_mistakes_are_caught(exercise, wrong, hint):
 def test_every_exercise_is_listed_once_with_references_that_exist():
     import importlib
 
-    per_notebook = {1: 3, 2: 4, 3: 3, 4: 3, 5: 3, 6: 5, 7: 4}
+    per_notebook = {1: 3, 2: 4, 3: 4, 4: 4, 5: 4, 6: 5, 7: 5}
     ids = [f"ex_{n}_{k}" for n, count in per_notebook.items() for k in range(1, count + 1)]
     assert list(checks.EXERCISES) == ids
     for exercise in checks.EXERCISES.values():
@@ -360,5 +360,69 @@ def test_notebook_06_bleu_and_beam_search_references_pass(capsys):
     ("ex_6_5", lambda *args: _list_beam_search(*args[:5], 0.0), "plain log-probability"),
 ])
 def test_notebook_06_bleu_and_beam_search_mistakes_are_caught(exercise, wrong, hint):
+    with pytest.raises(checks.CheckFailed, match=hint):
+        getattr(checks, exercise)(wrong, strict=True)
+
+
+def test_lstm_step_backward_answer_matches_finite_differences():
+    from course_lib import scratch
+
+    case = checks.lstm_step_backward_cases()[1]
+    d_h, d_c, x_t, h_prev, c_prev, kernel, recurrent, bias = case.args
+    inputs = [x_t, h_prev, c_prev, kernel, recurrent, bias]
+
+    def loss():
+        h_t, c_t = scratch.lstm_step(*inputs)
+        return float((d_h * h_t).sum() + (d_c * c_t).sum())
+
+    for array, analytic in zip(inputs, case.expected, strict=True):
+        numeric = scratch.numerical_gradient(loss, array)
+        assert scratch.relative_error(analytic, numeric) < 1e-6
+
+
+def test_spelling_features_and_multi_head_answers_match_keras_layers():
+    import keras
+
+    x, kernel, bias = (np.asarray(a, np.float32) for a in checks.char_cnn_cases()[2].args)
+    conv = keras.layers.Conv2D(kernel.shape[-1], (1, kernel.shape[0]), padding="same",
+                               activation="relu")
+    conv.build(x.shape)
+    conv.set_weights([kernel[None], bias])
+    pooled = keras.layers.MaxPooling2D((1, x.shape[2]))(conv(x))
+    keras_features = keras.ops.convert_to_numpy(pooled).reshape(*x.shape[:2], -1)
+    assert np.allclose(keras_features, checks._char_cnn(x, kernel, bias), atol=1e-5)
+
+    for case in checks.multi_head_cases():
+        x, *weights, causal = case.args
+        x, weights = x.astype(np.float32), [w.astype(np.float32) for w in weights]
+        attention = keras.layers.MultiHeadAttention(weights[0].shape[1], weights[0].shape[2],
+                                                    use_bias=False)
+        attention(x, x)
+        attention.set_weights(weights)
+        got = keras.ops.convert_to_numpy(attention(x, x, use_causal_mask=causal))
+        assert np.allclose(got, case.expected, atol=1e-4), case.label
+
+
+def test_linear_ar_answer_is_the_library_fit():
+    from course_lib import forecast
+
+    for case in checks.ridge_ar_cases():
+        fitted = forecast.LinearAutoregression.fit(*case.args[:2], ridge=case.args[2])
+        assert np.allclose(fitted.weights, case.expected)
+
+
+@pytest.mark.parametrize("exercise, wrong, hint", [
+    ("ex_3_4", lambda *args: checks._lstm_step_backward(*args, through_h=False),
+     "path through h_t"),
+    ("ex_3_4", lambda *args: checks._lstm_step_backward(*args, forget=False), "forget gate"),
+    ("ex_4_4", lambda i, t, r: checks._ridge_fit(i, t, r, shrink_constant=True),
+     "constant \\(last row\\) is shrunk"),
+    ("ex_5_4", lambda *args: checks._char_cnn(*args, padding="valid"), "no padding"),
+    ("ex_5_4", lambda *args: checks._char_cnn(*args, pool="mean"), "averages"),
+    ("ex_5_4", lambda *args: checks._char_cnn(*args, relu=False), "ReLU is missing"),
+    ("ex_7_5", lambda *args: checks._mha(*args, scale=False), "sqrt\\(head_dim\\)"),
+    ("ex_7_5", lambda *args: checks._mha(*args, mask=False), "causal=True"),
+])
+def test_deeper_exercises_name_typical_mistakes(exercise, wrong, hint):
     with pytest.raises(checks.CheckFailed, match=hint):
         getattr(checks, exercise)(wrong, strict=True)

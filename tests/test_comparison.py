@@ -127,3 +127,39 @@ def test_compare_cells_reports_params_throughput_and_validation():
         assert {"val_loss", "val_mae"} <= set(result)
     with pytest.raises(ValueError, match="epochs >= 2"):
         comparison.compare_cells(build, (x, y), (x, y), epochs=1)
+
+
+def test_tuned_rates_pick_the_best_validation_score_with_ties_to_the_lower_rate(tmp_path):
+    import json
+
+    from course_lib import contenders
+
+    record = tmp_path / "rates.json"
+    record.write_text(json.dumps({"validation_exact_match": {
+        "a": {"0.001": 0.2, "0.003": 0.7, "0.01": 0.5},
+        "b": {"0.001": 0.4, "0.003": 0.4, "0.01": 0.1}}}))
+    assert contenders.tuned_rates(record) == {"a": 0.003, "b": 0.001}
+    with pytest.raises(FileNotFoundError, match="tools/tune_learning_rates.py"):
+        contenders.tuned_rates(tmp_path / "missing.json")
+
+
+def test_shipped_learning_rate_record_covers_every_contender_on_the_whole_grid():
+    import json
+
+    from course_lib import contenders, synthetic
+
+    record = json.loads(contenders.TUNING_FILE.read_text())
+    task = synthetic.date_task(200, n_test=50)
+    assert set(record["validation_exact_match"]) == set(contenders.date_builders(task))
+    for by_rate in record["validation_exact_match"].values():
+        assert [float(r) for r in by_rate] == list(contenders.RATE_GRID)
+    assert set(contenders.tuned_rates().values()) <= set(contenders.RATE_GRID)
+
+
+def test_validation_dates_are_neither_training_nor_test_dates():
+    from course_lib import contenders, synthetic
+
+    task = synthetic.date_task(300, n_test=100)
+    source, iso = contenders.validation_dates(task, n=80)
+    assert source.shape[0] == len(iso) == 80
+    assert not set(iso) & ({d for _, d, _ in task.train} | {d for _, d, _ in task.test})

@@ -13,6 +13,7 @@ from course_lib import data
 def test_wheel_carries_the_dataset_registry(course_wheel):
     names = zipfile.ZipFile(course_wheel).namelist()
     assert "course_lib/registry.json" in names
+    assert "course_lib/learning_rates.json" in names  # notebook 07 reads it, in Colab too
     assert course_wheel.name.startswith(f"course_lib-{course_lib.__version__}-py3-none-any")
 
 

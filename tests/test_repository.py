@@ -75,6 +75,49 @@ def test_stored_outputs_carry_no_paths_or_avoidable_warnings(path):
     assert not found, found
 
 
+# A measured number in prose: two or more decimals (0.905, 19.07), outside math and code.
+PROSE_NUMBER = re.compile(r"(?<![\w.$\\^{-])(\d+\.\d{2,})(?![\w.])")
+OUTPUT_NUMBER = re.compile(r"\d+\.\d+")
+
+
+def _prose_numbers_not_printed(cells: list[dict]) -> list[str]:
+    """Numbers in markdown cells that no code cell's source or stored output shows (rounded to
+    the prose's decimals). A sentence that says it reports a *probe* (a run outside this
+    notebook) is exempt."""
+    shown = " ".join("".join(c["source"]) + " ".join(_output_text(o) for o in c["outputs"])
+                     for c in cells if c["cell_type"] == "code")
+    values = {float(v) for v in OUTPUT_NUMBER.findall(shown)}
+    missing = []
+    for number, cell in enumerate(cells):
+        if cell["cell_type"] != "markdown":
+            continue
+        prose = re.sub(r"\$[^$]*\$|`[^`]*`", "", "".join(cell["source"]))
+        for sentence in re.split(r"(?<=[.!?])\s+", prose):
+            if "probe" in sentence:
+                continue
+            for match in PROSE_NUMBER.finditer(sentence):
+                decimals = len(match.group(1).split(".")[1])
+                if not any(round(v, decimals) == float(match.group(1)) for v in values):
+                    missing.append(f"cell {number}: {match.group(1)} in '{sentence[:90]}...'")
+    return missing
+
+
+def test_prose_number_check_catches_a_number_no_cell_printed():
+    cells = [{"cell_type": "code", "source": ["print(0.9047)"], "outputs": [{"text": "0.9047"}]},
+             {"cell_type": "markdown", "source": ["We got 0.905. Then 0.917 out of nowhere."]},
+             {"cell_type": "markdown", "source": ["A probe found 0.871."]}]
+    assert _prose_numbers_not_printed(cells) == [
+        "cell 1: 0.917 in 'Then 0.917 out of nowhere....'"]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_numbers_in_prose_are_printed_by_the_notebook(path):
+    """Every measured number the prose quotes comes from this notebook's stored run (or is
+    marked as a probe's), so re-running a notebook cannot leave its text behind."""
+    missing = _prose_numbers_not_printed(json.loads(path.read_text())["cells"])
+    assert not missing, missing
+
+
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_notebook_and_its_text_source_agree(path):
     """The stored .ipynb (with outputs) and its Jupytext twin (.py, the reviewed source) hold
