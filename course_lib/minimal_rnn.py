@@ -1,12 +1,18 @@
-"""minGRU and minLSTM (Feng et al., 2024, "Were RNNs All We Needed?"): the GRU and the LSTM with
-every gate computed from the input x_t alone, so that training runs as a parallel scan.
+"""Recurrent layers whose recurrence is linear with coefficients from the input x_t alone, so that
+training runs as a parallel scan: minGRU and minLSTM (Feng et al., 2024, "Were RNNs All We
+Needed?"), a diagonal linear RNN in the spirit of the LRU (Orvieto et al., 2023) and of S4D, and
+a small *selective* one whose decay depends on the input (the idea of Mamba, Gu & Dao, 2023).
 
     minGRU:   z_t = σ(x_t W_z + b_z),  h̃_t = x_t W_h + b_h,
               h_t = (1 - z_t) ⊙ h_{t-1} + z_t ⊙ h̃_t
     minLSTM:  f_t = σ(x_t W_f + b_f),  i_t = σ(x_t W_i + b_i),  h̃_t = x_t W_h + b_h,
               h_t = f'_t ⊙ h_{t-1} + i'_t ⊙ h̃_t  with  f' = f / (f + i),  i' = i / (f + i)
 
-Both are h_t = a_t ⊙ h_{t-1} + b_t with (a_t, b_t) known for all steps at once, which
+    diagonal:  h_t = λ ⊙ h_{t-1} + γ ⊙ (x_t B + c),  λ = exp(-exp(ν)) in (0, 1), γ = √(1 - λ²)
+    selective: Δ_t = softplus(x_t W_Δ + b_Δ),
+               h_t = exp(-Δ_t ⊙ exp(ν)) ⊙ h_{t-1} + Δ_t ⊙ (x_t B + c)
+
+All four are h_t = a_t ⊙ h_{t-1} + b_t with (a_t, b_t) known for all steps at once, which
 :func:`course_lib.scan.linear_recurrence` evaluates in parallel (or sequentially). At inference
 ``step(x_t, state)`` advances one token with a constant-size state, like any RNN. Compared with
 the real GRU/LSTM they lose the state's influence on the gates (no h_{t-1} inside σ) and the
@@ -24,7 +30,7 @@ from keras import ops
 
 from course_lib.scan import linear_recurrence
 
-__all__ = ["MinGRU", "MinLSTM"]
+__all__ = ["MinGRU", "MinLSTM", "DiagonalRNN", "SelectiveRNN"]
 
 
 class _MinimalRNN(keras.layers.Layer):
@@ -100,3 +106,69 @@ class MinLSTM(_MinimalRNN):
         forget, write = ops.sigmoid(forget), ops.sigmoid(write)
         total = forget + write
         return forget / total, write / total * candidate
+
+
+class _DecayingRNN(_MinimalRNN):
+    """A per-unit decay rate exp(ν) > 0 as a weight: λ = exp(-exp(ν)) stays in (0, 1) for any
+    ν, so the recurrence is stable whatever the optimiser does to ν (the LRU's
+    parameterisation)."""
+
+    def __init__(self, units: int, min_decay: float = 0.9, max_decay: float = 0.999, **kwargs):
+        super().__init__(units, **kwargs)
+        if not 0 < min_decay <= max_decay < 1:
+            raise ValueError(f"expected 0 < min_decay <= max_decay < 1, got {min_decay}, "
+                             f"{max_decay}")
+        self.min_decay, self.max_decay = min_decay, max_decay
+
+    def build(self, input_shape):
+        super().build(input_shape)
+        self.log_rate = self.add_weight(shape=(self.units,), initializer="zeros", name="log_rate")
+        # λ spread evenly over [min_decay, max_decay]: memories from ~10 to ~1000 steps
+        decay = ops.linspace(self.min_decay, self.max_decay, self.units)
+        self.log_rate.assign(ops.log(-ops.log(decay)))
+
+    def get_config(self):
+        return {**super().get_config(), "min_decay": self.min_decay,
+                "max_decay": self.max_decay}
+
+
+@keras.saving.register_keras_serializable(package="course_lib")
+class DiagonalRNN(_DecayingRNN):
+    """A real diagonal linear RNN: a fixed, learnt decay λ per unit and an input projection,
+    scaled by γ = √(1 - λ²) so that a unit with a long memory does not blow up its state (the
+    LRU's normalisation). Time-invariant: the same λ at every step."""
+
+    gates = 1
+
+    def decay(self):
+        """λ (units,) in (0, 1)."""
+        return ops.exp(-ops.exp(self.log_rate))
+
+    def coefficients(self, x):
+        written = self.projection(x)
+        decay = self.decay()
+        return ops.broadcast_to(decay, ops.shape(written)), ops.sqrt(1 - decay**2) * written
+
+
+@keras.saving.register_keras_serializable(package="course_lib")
+class SelectiveRNN(_DecayingRNN):
+    """A selective diagonal RNN: the step size Δ_t > 0 comes from the input, so each token
+    decides how much of the state to keep (Δ small: keep, Δ large: forget and write). Δ's bias
+    starts near log(e^0.01 - 1), so training starts with long memories."""
+
+    gates = 2
+
+    def build(self, input_shape):
+        super().build(input_shape)
+        kernel, bias = self.projection.get_weights()
+        bias[: self.units] = float(ops.log(ops.expm1(0.01)))  # Δ = softplus(bias) = 0.01
+        self.projection.set_weights([kernel, bias])
+
+    def step_sizes(self, x):
+        """Δ_t (..., units) > 0 for inputs x (..., features)."""
+        return ops.softplus(ops.split(self.projection(x), 2, axis=-1)[0])
+
+    def coefficients(self, x):
+        step, written = ops.split(self.projection(x), 2, axis=-1)
+        step = ops.softplus(step)
+        return ops.exp(-step * ops.exp(self.log_rate)), step * written

@@ -20,7 +20,6 @@
 # installs it once and keeps the TensorFlow already there; after `make lab` it does nothing.
 import glob
 import importlib.util
-import json
 import os
 import subprocess
 import sys
@@ -40,6 +39,8 @@ if importlib.util.find_spec("course_lib") is None:
             " and run this cell again. Offline or no repository? Upload the wheel"
             " course_lib-<version>-py3-none-any.whl to the Files pane and run this cell again.")
     importlib.invalidate_caches()
+
+import json
 
 import keras
 import matplotlib.pyplot as plt
