@@ -30,7 +30,7 @@ from __future__ import annotations
 import keras
 from keras import ops
 
-__all__ = ["combine", "linear_recurrence"]
+__all__ = ["combine", "linear_recurrence", "log_combine", "log_linear_recurrence"]
 
 
 def combine(earlier, later):
@@ -74,6 +74,46 @@ def linear_recurrence(a, b, h0=None, *, parallel: bool = True):
 
     _, states = ops.scan(step, ops.zeros_like(b[:, 0]), time_major)
     return ops.moveaxis(states, 0, 1)
+
+
+def log_combine(earlier, later):
+    """:func:`combine` in log space, for (log a, log b) pairs with a, b > 0:
+    (la1 + la2, log(e^(la2 + lb1) + e^lb2))."""
+    la1, lb1 = earlier
+    la2, lb2 = later
+    return la1 + la2, ops.logaddexp(la2 + lb1, lb2)
+
+
+def log_linear_recurrence(log_a, log_b, log_h0=None):
+    """log h_t for h_t = a_t ⊙ h_{t-1} + b_t with positive a, b (and h0), from log a and
+    log b: the log-space scan that minGRU uses for long sequences. A state, a product of many
+    gates or an input can be far below float32's smallest number (e^-104) or above its largest
+    (e^88) and still be represented by its logarithm; sums become ``logaddexp``.
+
+    Args:
+        log_a, log_b: (batch, time, units); log_h0: (batch, units) or None (h0 = 0).
+
+    Returns:
+        (batch, time, units) log-states, computed by the same Hillis–Steele scan as
+        :func:`linear_recurrence` (identity element (0, -inf)).
+    """
+    log_a, log_b = ops.copy(log_a), ops.copy(log_b)
+    _check_shapes(log_a, log_b, log_h0)
+    if log_h0 is not None:  # h_1 = a_1 h0 + b_1
+        log_h0 = ops.cast(ops.convert_to_tensor(log_h0), log_b.dtype)
+        first = ops.logaddexp(log_a[:, :1] + log_h0[:, None], log_b[:, :1])
+        log_b = ops.concatenate([first, log_b[:, 1:]], axis=1)
+    offset, time = 1, log_a.shape[1]
+    while offset < time:
+        earlier_a = ops.pad(log_a[:, :-offset], [[0, 0], [offset, 0], [0, 0]])
+        earlier_b = ops.pad(log_b[:, :-offset], [[0, 0], [offset, 0], [0, 0]],
+                            constant_values=_LOG_ZERO)
+        log_a, log_b = log_combine((earlier_a, earlier_b), (log_a, log_b))
+        offset *= 2
+    return log_b
+
+
+_LOG_ZERO = -1e30  # log 0 for the scan's identity; finite, so no inf - inf in the gradients
 
 
 def _hillis_steele(a, b):

@@ -1,3 +1,4 @@
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -78,3 +79,39 @@ def test_the_parallel_scan_compiles_with_xla(time):
     compiled = tf.function(lambda a, b, h0: scan.linear_recurrence(a, b, h0), jit_compile=True)
     np.testing.assert_allclose(compiled(a, b, h0), scratch.linear_recurrence(a, b, h0),
                                rtol=1e-5, atol=1e-5)
+
+
+def test_log_space_recurrence_matches_the_plain_one_and_survives_underflow():
+    from course_lib.scan import log_linear_recurrence
+
+    rng = np.random.default_rng(5)
+    a = rng.uniform(0.5, 0.99, size=(2, 37, 3)).astype("float32")
+    b = rng.uniform(0.1, 2.0, size=(2, 37, 3)).astype("float32")
+    h0 = rng.uniform(0.1, 1.0, size=(2, 3)).astype("float32")
+    expected = scratch.linear_recurrence(a, b, h0)
+    got = np.exp(keras.ops.convert_to_numpy(log_linear_recurrence(np.log(a), np.log(b),
+                                                                  np.log(h0))))
+    np.testing.assert_allclose(got, expected, rtol=1e-5)
+    # inputs of e^-120 underflow to 0 in float32; their logarithms do not
+    tiny = np.log(b) - 120.0
+    logs = keras.ops.convert_to_numpy(log_linear_recurrence(np.log(a), tiny))
+    assert np.all(np.isfinite(logs))
+    np.testing.assert_allclose(logs + 120.0, np.log(scratch.linear_recurrence(a, b)), atol=1e-4)
+    assert not np.exp(tiny).any()  # the plain recurrence would only see zeros
+
+
+def test_log_space_gradients_are_finite_and_match_the_plain_path():
+    from course_lib.scan import linear_recurrence, log_linear_recurrence
+
+    rng = np.random.default_rng(6)
+    log_a = tf.Variable(np.log(rng.uniform(0.5, 0.99, size=(1, 9, 2))).astype("float32"))
+    log_b = tf.Variable(rng.normal(size=(1, 9, 2)).astype("float32"))
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_sum(tf.exp(log_linear_recurrence(log_a, log_b)))
+    log_grads = tape.gradient(loss, [log_a, log_b])
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_sum(linear_recurrence(tf.exp(log_a), tf.exp(log_b)))
+    plain_grads = tape.gradient(loss, [log_a, log_b])
+    for log_grad, plain_grad in zip(log_grads, plain_grads, strict=True):
+        assert np.all(np.isfinite(log_grad))
+        np.testing.assert_allclose(log_grad, plain_grad, rtol=1e-4, atol=1e-5)
