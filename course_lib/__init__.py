@@ -9,10 +9,12 @@ BPTT) · models (builders) · layers (attention for recurrent encoder–decoders
 step-wise decoding protocol, sampling, greedy and beam search) · seq2seq (the recurrent
 encoder–decoder, scheduled sampling) · transformer (positions, masks, blocks, the encoder–decoder
 transformer) · tcn (temporal convolutional network) · comparison (equal-budget contests, cell
-comparison, scaling, streaming) · training (the fast path's compile settings, callbacks,
+comparison, scaling, streaming) · contenders (notebook 07's three date models and the one
+learning-rate procedure they are tuned by) · scan (linear recurrences by a parallel scan, also in
+log space) · minimal_rnn (minGRU, minLSTM, diagonal and selective linear RNN layers) · training (the fast path's compile settings, callbacks,
 gradient-norm logging, progress lines, state resets) · optimizers (Adam, AdamW, RMSprop right for an
 Embedding's sparse gradient) · forecast (windows, baselines) · metrics
-(perplexity, exact match, BLEU) · plotting · checks (exercises and their answer key) · bench
+(perplexity, exact match, BLEU, chrF) · plotting · checks (exercises and their answer key) · bench
 (training throughput)
 
 House rules for the modules (what a new one follows):
