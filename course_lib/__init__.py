@@ -4,18 +4,18 @@ One module per concept — import the one you need, e.g. ``from course_lib impor
 
 runtime (seed, profile, device report, result lines, cuDNN eligibility) · data (registry,
 checksummed files, loaders) · synthetic (adding/copy/echo, date and reversal tasks) · text
-(vocabularies, LM windows, padded and bucketed batches) · scratch (NumPy RNN/LSTM/GRU forward and
-BPTT) · models (builders) · layers (attention for recurrent encoder–decoders) · decoding (the
-step-wise decoding protocol, sampling, greedy and beam search) · seq2seq (the recurrent
-encoder–decoder, scheduled sampling) · transformer (positions, masks, blocks, the encoder–decoder
-transformer) · tcn (temporal convolutional network) · comparison (equal-budget contests, cell
-comparison, scaling, streaming) · contenders (notebook 07's three date models and the one
-learning-rate procedure they are tuned by) · scan (linear recurrences by a parallel scan, also in
-log space) · minimal_rnn (minGRU, minLSTM, diagonal and selective linear RNN layers) · training (the fast path's compile settings, callbacks,
-gradient-norm logging, progress lines, state resets) · optimizers (Adam, AdamW, RMSprop right for an
-Embedding's sparse gradient) · forecast (windows, baselines) · metrics
-(perplexity, exact match, BLEU, chrF) · plotting · checks (exercises and their answer key) · bench
-(training throughput)
+(vocabularies, LM windows, padded and bucketed batches) · scratch (NumPy RNN/LSTM/GRU forward
+and BPTT) · models (builders) · layers (attention for recurrent encoder–decoders) · decoding
+(the step-wise decoding protocol, sampling, greedy and beam search) · seq2seq (the recurrent
+encoder–decoder, scheduled sampling) · transformer (positions, masks, blocks, the
+encoder–decoder transformer) · tcn (temporal convolutional network) · comparison (equal-budget
+contests, cell comparison, scaling, streaming) · contenders (notebook 07's three date models and
+the one learning-rate procedure they are tuned by) · scan (linear recurrences by a parallel
+scan, also in log space) · minimal_rnn (minGRU, minLSTM, diagonal and selective linear RNN
+layers) · training (the fast path's compile settings, callbacks, gradient-norm logging, progress
+lines, state resets) · optimizers (Adam, AdamW, RMSprop right for an Embedding's sparse
+gradient) · forecast (windows, baselines) · metrics (perplexity, exact match, BLEU, chrF) ·
+plotting · checks (exercises and their answer key) · bench (training throughput)
 
 House rules for the modules (what a new one follows):
 
