@@ -2,6 +2,7 @@
 
     python -m course_lib.bench                 # table on stdout
     python -m course_lib.bench --json out.json --rounds 7 --shapes lstm char_lm
+    python -m course_lib.bench --require-fast-path 0.95   # fails if the fast path lost anywhere
 
 For each shape (SimpleRNN, LSTM and GRU regressors, and a character language model:
 embedding + LSTM + softmax over the vocabulary) it trains on random data with batch 64 and
@@ -29,7 +30,8 @@ import numpy as np
 
 __all__ = [
     "BATCH", "SHAPES", "FAST_PATH", "SETTINGS", "GPU_KERNELS", "Measurement", "build",
-    "measure_shape", "run", "geometric_mean", "geometric_mean_of_best", "summary", "main",
+    "measure_shape", "run", "geometric_mean", "geometric_mean_of_best", "summary",
+    "slow_fast_paths", "main",
 ]
 
 BATCH = 64
@@ -165,6 +167,11 @@ def summary(results: list[Measurement]) -> str:
     return "\n".join(lines)
 
 
+def slow_fast_paths(results: list[Measurement], floor: float) -> list[Measurement]:
+    """The shapes whose fast path trains at less than ``floor`` × plain Keras."""
+    return [m for m in results if m.setting == FAST_PATH and m.ratio_to_plain < floor]
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m course_lib.bench", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -173,9 +180,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rounds", type=int, default=5,
                         help="timed epochs per variant (interleaved; the median is reported)")
     parser.add_argument("--json", help="also write the measurements to this JSON file")
+    parser.add_argument("--require-fast-path", type=float, metavar="RATIO",
+                        help="exit with status 1 when any shape's fast path is below RATIO x "
+                             "plain Keras (the regression guard: run it with 0.95 before a "
+                             "change to the fast path lands; a timing, so not a CI test)")
     args = parser.parse_args(argv)
     if args.rounds < 1:
         parser.error(f"--rounds must be at least 1, got {args.rounds}")
+    if args.require_fast_path is not None and FAST_PATH not in args.settings:
+        parser.error(f"--require-fast-path needs the '{FAST_PATH}' setting measured")
     if "plain Keras" in args.settings:
         args.settings.remove("plain Keras")
     args.settings.insert(0, "plain Keras")  # the reference every ratio is taken against
@@ -184,6 +197,13 @@ def main(argv: list[str] | None = None) -> None:
     if args.json:
         with open(args.json, "w") as handle:
             json.dump([asdict(m) for m in results], handle, indent=1)
+    if args.require_fast_path is not None:
+        slow = slow_fast_paths(results, args.require_fast_path)
+        if slow:
+            raise SystemExit("fast path below {:.2f}x plain Keras: {}".format(
+                args.require_fast_path,
+                ", ".join(f"{m.shape} {m.ratio_to_plain:.2f}x ({m.chosen})" for m in slow)))
+        print(f"fast path at least {args.require_fast_path:.2f}x plain Keras on every shape")
 
 
 if __name__ == "__main__":

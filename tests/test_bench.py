@@ -43,3 +43,17 @@ def test_command_line_writes_json_and_rejects_zero_rounds(tmp_path, capsys):
     assert "best setting per shape" in capsys.readouterr().out
     with pytest.raises(SystemExit):
         bench.main(["--rounds", "0"])
+
+
+def test_regression_guard_names_each_shape_whose_fast_path_lost(monkeypatch):
+    fake = [bench.Measurement("a", "plain Keras", 1, 1.0),
+            bench.Measurement("a", bench.FAST_PATH, 0.9, 0.9, "jit_compile=True"),
+            bench.Measurement("b", "plain Keras", 1, 1.0),
+            bench.Measurement("b", bench.FAST_PATH, 1.2, 1.2)]
+    assert [m.shape for m in bench.slow_fast_paths(fake, 0.95)] == ["a"]
+    monkeypatch.setattr(bench, "run", lambda *args: fake)
+    with pytest.raises(SystemExit, match=r"below 0.95x plain Keras: a 0.90x \(jit_compile=True\)"):
+        bench.main(["--require-fast-path", "0.95"])
+    bench.main(["--require-fast-path", "0.85"])  # both above: no exit
+    with pytest.raises(SystemExit):  # the guard needs the fast path measured
+        bench.main(["--settings", "spe 16", "--require-fast-path", "0.95"])
