@@ -14,6 +14,7 @@ Exercise ids are ``ex_<notebook>_<number>`` and are also written in the exercise
 from __future__ import annotations
 
 import os
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -386,12 +387,11 @@ def window_cases(seed: int | None = None,
             for w, h, start, end in sizes]
 
 
-def _ridge_fit(inputs, targets, ridge, shrink_constant=False):
+def _ridge_fit_shrinking_the_constant(inputs, targets, ridge):
+    """The typical mistake of ex_4_4: the ridge penalty on the constant too."""
     design = np.hstack([inputs, np.ones((len(inputs), 1))])
-    penalty = ridge * np.eye(design.shape[1])
-    if not shrink_constant:
-        penalty[-1, -1] = 0.0
-    return np.linalg.solve(design.T @ design + penalty, design.T @ targets)
+    return np.linalg.solve(design.T @ design + ridge * np.eye(design.shape[1]),
+                           design.T @ targets)
 
 
 def ridge_ar_cases(seed: int = 404, sizes=((30, 4, 1, 0.0), (50, 6, 3, 1.0), (80, 12, 4, 10.0),
@@ -400,6 +400,8 @@ def ridge_ar_cases(seed: int = 404, sizes=((30, 4, 1, 0.0), (50, 6, 3, 1.0), (80
     linear AR model (``forecast.LinearAutoregression.fit``): least squares with a constant
     (last row) and a ridge penalty on every weight but the constant. The series has a large
     mean, so shrinking the constant is visibly wrong; 9 windows of 8 values need the penalty."""
+    from course_lib.forecast import LinearAutoregression
+
     rng = np.random.default_rng(seed)
     cases = []
     for windows, window, horizon, ridge in sizes:
@@ -410,11 +412,12 @@ def ridge_ar_cases(seed: int = 404, sizes=((30, 4, 1, 0.0), (50, 6, 3, 1.0), (80
         mistakes = {}
         if ridge:
             mistakes["the constant (last row) is shrunk too: leave its diagonal entry of the "
-                     "penalty at 0, only the window's weights are penalised"] = _ridge_fit(
-                inputs, targets, ridge, shrink_constant=True)
+                     "penalty at 0, only the window's weights are penalised"] = (
+                _ridge_fit_shrinking_the_constant(inputs, targets, ridge))
+        expected = LinearAutoregression.fit(inputs, targets, ridge).weights
         cases.append(Case(f"windows={windows}, window={window}, horizon={horizon}, "
-                          f"ridge={ridge}", (inputs, targets, ridge),
-                          _ridge_fit(inputs, targets, ridge), mistakes=mistakes))
+                          f"ridge={ridge}", (inputs, targets, ridge), expected,
+                          mistakes=mistakes))
     return cases
 
 
@@ -552,12 +555,9 @@ def beam_step_cases(seed: int = 603, sizes=((1, 5, 1), (2, 4, 2), (3, 6, 3), (3,
     return cases
 
 
-def _ngrams(tokens: list, order: int) -> dict[tuple, int]:
-    counts: dict[tuple, int] = {}
-    for start in range(len(tokens) - order + 1):
-        gram = tuple(tokens[start:start + order])
-        counts[gram] = counts.get(gram, 0) + 1
-    return counts
+def _ngrams(tokens: list, order: int) -> Counter:
+    return Counter(tuple(tokens[start:start + order])
+                   for start in range(len(tokens) - order + 1))
 
 
 def _bleu(hypotheses, references, clip: bool = True, brevity: bool = True) -> float:
@@ -567,8 +567,8 @@ def _bleu(hypotheses, references, clip: bool = True, brevity: bool = True) -> fl
     for hypothesis, reference in zip(hypotheses, references, strict=True):
         for order in range(1, 5):
             hyp, ref = _ngrams(hypothesis, order), _ngrams(reference, order)
-            matches[order - 1] += sum(min(n, ref.get(g, 0)) if clip else n * (g in ref)
-                                      for g, n in hyp.items())
+            matched = (hyp & ref) if clip else Counter({g: n for g, n in hyp.items() if g in ref})
+            matches[order - 1] += sum(matched.values())
             totals[order - 1] += max(len(hypothesis) - order + 1, 0)
     if not matches.all():
         return 0.0
@@ -630,13 +630,11 @@ class _TableDecoder:
 
 
 def _table_beam(log_table, start_id, end_id, max_length, beam_width, alpha):
-    from course_lib.decoding import beam_search, strip_special
+    from course_lib.decoding import beam_search
 
     ids, scores = beam_search(_TableDecoder(log_table), np.zeros((1, 1), np.int32), start_id,
                               end_id, max_length, beam_width, alpha)
-    tokens = [int(i) for i in ids[0, 0] if i != 0]
-    assert strip_special(ids[:1, 0], end_id)[0] == [t for t in tokens if t != end_id]
-    return np.array(tokens), float(scores[0, 0])
+    return np.array([int(i) for i in ids[0, 0] if i != 0]), float(scores[0, 0])
 
 
 def beam_search_cases(seed: int = 605, sizes=((5, 1, 4, 0.0), (6, 3, 6, 0.6), (8, 4, 8, 1.0),

@@ -56,7 +56,14 @@ def corpus_bleu(hypotheses: Sequence[str], references: Sequence[str]) -> float:
     Hypotheses may be :func:`course_lib.text.tokenize` output joined by spaces: 13a splits that
     back into the same tokens as the reference sentence, so the score is the sentences' score
     (``force=True`` silences sacrebleu's warning about tokenised input)."""
-    return translation_scores(hypotheses, references).bleu
+    _check_same_length(hypotheses, references)
+    return float(_bleu_metric().corpus_score(list(hypotheses), [list(references)]).score)
+
+
+def _bleu_metric():
+    import sacrebleu
+
+    return sacrebleu.BLEU(lowercase=True, force=True)
 
 
 @dataclass(frozen=True)
@@ -77,7 +84,7 @@ def translation_scores(hypotheses: Sequence[str], references: Sequence[str]
     import sacrebleu
 
     _check_same_length(hypotheses, references)
-    bleu = sacrebleu.BLEU(lowercase=True, force=True)
+    bleu = _bleu_metric()
     chrf = sacrebleu.CHRF(lowercase=True)
     refs = [list(references)]
     bleu_score = bleu.corpus_score(list(hypotheses), refs).score

@@ -103,28 +103,22 @@ def log_linear_recurrence(log_a, log_b, log_h0=None):
         log_h0 = ops.cast(ops.convert_to_tensor(log_h0), log_b.dtype)
         first = ops.logaddexp(log_a[:, :1] + log_h0[:, None], log_b[:, :1])
         log_b = ops.concatenate([first, log_b[:, 1:]], axis=1)
-    offset, time = 1, log_a.shape[1]
-    while offset < time:
-        earlier_a = ops.pad(log_a[:, :-offset], [[0, 0], [offset, 0], [0, 0]])
-        earlier_b = ops.pad(log_b[:, :-offset], [[0, 0], [offset, 0], [0, 0]],
-                            constant_values=_LOG_ZERO)
-        log_a, log_b = log_combine((earlier_a, earlier_b), (log_a, log_b))
-        offset *= 2
-    return log_b
+    return _hillis_steele(log_a, log_b, log_combine, identity=(0.0, _LOG_ZERO))
 
 
 _LOG_ZERO = -1e30  # log 0 for the scan's identity; finite, so no inf - inf in the gradients
 
 
-def _hillis_steele(a, b):
-    """Inclusive scan of the pairs (a_t, b_t) along axis 1; returns the b part, the states.
-    Round by round, position t absorbs the composition ending at t - offset (identity (1, 0)
-    before the start), doubling the span it covers."""
+def _hillis_steele(a, b, pair_combine=combine, identity=(1.0, 0.0)):
+    """Inclusive scan of the pairs (a_t, b_t) along axis 1 under ``pair_combine``; returns the
+    b part, the states. Round by round, position t absorbs the composition ending at
+    t - offset (``identity`` before the start), doubling the span it covers."""
     offset, time = 1, a.shape[1]
     while offset < time:
-        earlier_a = ops.pad(a[:, :-offset], [[0, 0], [offset, 0], [0, 0]], constant_values=1)
-        earlier_b = ops.pad(b[:, :-offset], [[0, 0], [offset, 0], [0, 0]])
-        a, b = combine((earlier_a, earlier_b), (a, b))
+        shift = [[0, 0], [offset, 0], [0, 0]]
+        earlier = (ops.pad(a[:, :-offset], shift, constant_values=identity[0]),
+                   ops.pad(b[:, :-offset], shift, constant_values=identity[1]))
+        a, b = pair_combine(earlier, (a, b))
         offset *= 2
     return b
 
