@@ -34,7 +34,8 @@ __all__ = [
     "kv_cache_step_cases", "ex_2_4", "bptt_loop_cases", "ex_6_4", "ex_6_5", "bleu_cases",
     "beam_search_cases", "ex_3_4", "lstm_step_backward_cases",
     "ex_4_4", "ridge_ar_cases", "ex_5_4", "char_cnn_cases",
-    "ex_7_5", "multi_head_cases",
+    "ex_7_5", "multi_head_cases", "ex_9_1", "ex_9_2", "ex_9_3", "scan_combine_cases",
+    "min_gru_step_cases", "log_scan_cases",
 ]
 
 STRICT_ENV = "COURSE_CHECKS_STRICT"
@@ -776,6 +777,75 @@ def encoding_cases(seed: int = 0, sizes=((1, 2), (4, 6), (50, 16))) -> list[Case
     return [Case(f"length={n}, depth={d}", (n, d), sinusoidal_encoding(n, d)) for n, d in sizes]
 
 
+def scan_combine_cases(seed: int = 901, sizes=((1, 1), (2, 3), (4, 5))) -> list[Case]:
+    """(batch, units) -> the scan's combine of two steps (a1, b1) then (a2, b2): (a1 a2,
+    a2 b1 + b2)."""
+    rng = np.random.default_rng(seed)
+    cases = []
+    for batch, units in sizes:
+        a1, a2 = rng.uniform(0.1, 0.9, size=(2, batch, units))
+        b1, b2 = rng.normal(size=(2, batch, units))
+        mistakes = {"the order is swapped: the earlier step (a1, b1) is applied first, so its "
+                    "b1 is scaled by the later a2": (a1 * a2, a1 * b2 + b1),
+                    "b1 must be scaled by a2 (the later step decays what the earlier one "
+                    "wrote)": (a1 * a2, b1 + b2)}
+        cases.append(Case(f"batch={batch}, units={units}", ((a1, b1), (a2, b2)),
+                          (a1 * a2, a2 * b1 + b2), mistakes=mistakes))
+    return cases
+
+
+def _min_gru_step(x_t, h_prev, kernel, bias, swap=False, squash=False):
+    units = h_prev.shape[-1]
+    projected = x_t @ kernel + bias
+    z = 1 / (1 + np.exp(-projected[:, :units]))
+    candidate = projected[:, units:]
+    if squash:
+        candidate = np.tanh(candidate)
+    return z * h_prev + (1 - z) * candidate if swap else (1 - z) * h_prev + z * candidate
+
+
+def min_gru_step_cases(seed: int = 902, sizes=((1, 2, 3), (4, 3, 2), (2, 5, 6))) -> list[Case]:
+    """(batch, features, units) -> one minGRU step, h_t (batch, units), with kernel (features,
+    2 units) = [W_z | W_h] and bias (2 units,), the layout of ``minimal_rnn.MinGRU``."""
+    rng = np.random.default_rng(seed)
+    cases = []
+    for batch, features, units in sizes:
+        x_t, h_prev = rng.normal(size=(batch, features)), rng.normal(size=(batch, units))
+        kernel, bias = rng.normal(size=(features, 2 * units)), rng.normal(size=2 * units)
+        args = (x_t, h_prev, kernel, bias)
+        mistakes = {"z and 1 - z are swapped: z is the share of the *new* candidate":
+                    _min_gru_step(*args, swap=True),
+                    "minGRU's candidate is linear, x_t W_h + b_h: no tanh (that would be the "
+                    "GRU's)": _min_gru_step(*args, squash=True)}
+        cases.append(Case(f"batch={batch}, features={features}, units={units}", args,
+                          _min_gru_step(*args), mistakes=mistakes))
+    return cases
+
+
+def _log_scan(log_a, log_b):
+    """log h_t for h_t = a_t h_{t-1} + b_t, h_0 = 0, along axis 1: with A_t = sum of log a up
+    to t, log h_t = A_t + log sum_{s<=t} exp(log b_s - A_s)."""
+    cumulative = np.cumsum(log_a, axis=1)
+    return cumulative + np.logaddexp.accumulate(log_b - cumulative, axis=1)
+
+
+def log_scan_cases(seed: int = 903, sizes=((1, 1, 1, 1.0), (2, 7, 3, 1.0), (3, 40, 2, 400.0))
+                   ) -> list[Case]:
+    """(batch, time, units, scale) -> log h (batch, time, units) of h_t = a_t h_{t-1} + b_t
+    (h_0 = 0) from log a and log b; ``scale`` stretches the logs, so that with scale 400
+    computing exp(log a) or exp(log b) underflows float64 to 0."""
+    rng = np.random.default_rng(seed)
+    cases = []
+    for batch, time, units, scale in sizes:
+        log_a = scale * np.log(rng.uniform(0.05, 0.95, size=(batch, time, units)))
+        log_b = scale * rng.normal(-1.0, 1.0, size=(batch, time, units))
+        mistakes = {"the decays are missing: log h_t is not a log-sum-exp of log b alone":
+                    np.logaddexp.accumulate(log_b, axis=1)}
+        cases.append(Case(f"batch={batch}, time={time}, units={units}, scale={scale}",
+                          (log_a, log_b), _log_scan(log_a, log_b), mistakes=mistakes))
+    return cases
+
+
 # --------------------------------------------------------------------------------------------
 # The table of exercises
 # --------------------------------------------------------------------------------------------
@@ -892,6 +962,14 @@ EXERCISES: dict[str, Exercise] = {exercise.id: exercise for exercise in [
              "(batch, time, d_model)", multi_head_cases,
              ("keras.layers.MultiHeadAttention", "course_lib.transformer.TransformerDecoderBlock",
               "course_lib.transformer.TransformerEncoderBlock"), atol=1e-5),
+    Exercise("ex_9_1", "combine(earlier, later) -> (a, b), each pair (a, b) of (batch, units)",
+             scan_combine_cases, ("course_lib.scan.combine", "course_lib.scan.linear_recurrence"),
+             _as_arrays),
+    Exercise("ex_9_2", "min_gru_step(x_t, h_prev, kernel, bias) -> h_t (batch, units)",
+             min_gru_step_cases, ("course_lib.minimal_rnn.MinGRU",)),
+    Exercise("ex_9_3", "log_space_states(log_a, log_b) -> log h (batch, time, units)",
+             log_scan_cases, ("course_lib.scan.log_linear_recurrence",
+                              "course_lib.scan.log_combine"), atol=1e-6),
 ]}
 
 
@@ -920,3 +998,4 @@ ex_4_1, ex_4_2, ex_4_3, ex_4_4 = (_self_check(f"ex_4_{n}") for n in (1, 2, 3, 4)
 ex_5_1, ex_5_2, ex_5_3, ex_5_4 = (_self_check(f"ex_5_{n}") for n in (1, 2, 3, 4))
 ex_6_1, ex_6_2, ex_6_3, ex_6_4, ex_6_5 = (_self_check(f"ex_6_{n}") for n in range(1, 6))
 ex_7_1, ex_7_2, ex_7_3, ex_7_4, ex_7_5 = (_self_check(f"ex_7_{n}") for n in range(1, 6))
+ex_9_1, ex_9_2, ex_9_3 = (_self_check(f"ex_9_{n}") for n in range(1, 4))

@@ -89,6 +89,23 @@ class MinGRU(_MinimalRNN):
 
     gates = 2
 
+    def __init__(self, units: int, update_bias: float = 0.0, **kwargs):
+        """``update_bias`` initialises the update gate's bias: 0 (the paper's default) makes
+        z = 0.5 at the start, so the state halves every step; a negative bias (e.g. -3, z ≈
+        0.05) starts with memories of ~20 steps, like an LSTM's forget-gate bias of +1."""
+        super().__init__(units, **kwargs)
+        self.update_bias = update_bias
+
+    def build(self, input_shape):
+        super().build(input_shape)
+        if self.update_bias:
+            kernel, bias = self.projection.get_weights()
+            bias[: self.units] = self.update_bias
+            self.projection.set_weights([kernel, bias])
+
+    def get_config(self):
+        return {**super().get_config(), "update_bias": self.update_bias}
+
     def coefficients(self, x):
         z, candidate = ops.split(self.projection(x), 2, axis=-1)
         z = ops.sigmoid(z)

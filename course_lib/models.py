@@ -8,6 +8,7 @@ import keras
 __all__ = [
     "RECURRENT_LAYERS", "recurrent_layer", "char_lm", "recurrent_param_count", "forecaster",
     "sequence_classifier", "sequence_tagger", "WordDropout", "PaddingMask", "char_aware_tagger",
+    "MIXERS", "sequence_mixer", "residual_lm", "sequence_regressor", "width_for_parameters",
 ]
 
 RECURRENT_LAYERS = {"simple_rnn": "SimpleRNN", "lstm": "LSTM", "gru": "GRU"}
@@ -195,3 +196,98 @@ def char_aware_tagger(word_vocab_size: int, char_vocab_size: int, n_tags: int,
     x = keras.layers.Dropout(dropout, name="output_dropout")(x)
     return keras.Model({"words": words, "chars": chars},
                        keras.layers.Dense(n_tags, name="logits")(x), name="char_aware_tagger")
+
+
+# ------------------------------------------------------------------------------------------------
+# one residual language model, different sequence mixers (notebook 09)
+# ------------------------------------------------------------------------------------------------
+MIXERS = ("lstm", "gru", "min_gru", "min_lstm", "diagonal", "selective", "attention")
+
+
+def sequence_mixer(kind: str, width: int, heads: int = 4, **kwargs):
+    """The layer that mixes information across time in :func:`residual_lm`: a Keras LSTM/GRU, a
+    :mod:`course_lib.minimal_rnn` layer (``kwargs`` go to it, e.g. ``update_bias``), or
+    multi-head self-attention (call it with ``use_causal_mask=True`` to see only the past);
+    each maps (batch, time, width) -> (batch, time, width)."""
+    from course_lib import minimal_rnn
+
+    minimal = {"min_gru": minimal_rnn.MinGRU, "min_lstm": minimal_rnn.MinLSTM,
+               "diagonal": minimal_rnn.DiagonalRNN, "selective": minimal_rnn.SelectiveRNN}
+    if kind in ("lstm", "gru"):
+        return recurrent_layer(kind, width, return_sequences=True, **kwargs)
+    if kind in minimal:
+        return minimal[kind](width, **kwargs)
+    if kind == "attention":
+        if width % heads:
+            raise ValueError(f"width must be divisible by heads, got {width} and {heads}")
+        return keras.layers.MultiHeadAttention(heads, width // heads)
+    raise ValueError(f"unknown mixer {kind!r}; choose one of {', '.join(MIXERS)}")
+
+
+def residual_lm(vocab_size: int, mixer: str, width: int = 64, blocks: int = 1,
+                length: int | None = None, heads: int = 4):
+    """A next-token language model whose blocks differ only in their sequence mixer: ids
+    (batch, time) -> logits (batch, time, vocab).
+
+        x = embedding(ids) [+ sinusoidal positions for attention]
+        per block:  x = x + mixer(norm(x));  x = x + MLP(norm(x))   (MLP: width -> 2 width -> width)
+        logits = Dense(norm(x))
+
+    The pre-norm residual block of transformers, minGRU and Mamba language models, so that a
+    comparison of mixers is not a comparison of everything else. ``length`` fixes the time axis
+    (the parallel scans of :mod:`course_lib.minimal_rnn` need a known length when traced).
+    """
+    from course_lib.transformer import SinusoidalPositionalEncoding
+
+    if mixer not in MIXERS:
+        raise ValueError(f"unknown mixer {mixer!r}; choose one of {', '.join(MIXERS)}")
+    ids = keras.Input(shape=(length,), dtype="int32", name="ids")
+    x = keras.layers.Embedding(vocab_size, width, name="embedding")(ids)
+    if mixer == "attention":  # attention alone sees a set, not a sequence (notebook 07)
+        x = SinusoidalPositionalEncoding(name="positions")(x)
+    for block in range(blocks):
+        h = keras.layers.LayerNormalization(name=f"norm_mix_{block}")(x)
+        layer = sequence_mixer(mixer, width, heads)
+        layer.name = f"mix_{block}"
+        h = layer(h, h, use_causal_mask=True) if mixer == "attention" else layer(h)
+        x = keras.layers.Add(name=f"residual_mix_{block}")([x, h])
+        h = keras.layers.LayerNormalization(name=f"norm_mlp_{block}")(x)
+        h = keras.layers.Dense(2 * width, activation="gelu", name=f"mlp_in_{block}")(h)
+        h = keras.layers.Dense(width, name=f"mlp_out_{block}")(h)
+        x = keras.layers.Add(name=f"residual_mlp_{block}")([x, h])
+    x = keras.layers.LayerNormalization(name="norm_out")(x)
+    logits = keras.layers.Dense(vocab_size, name="logits")(x)
+    return keras.Model(ids, logits, name=f"residual_lm_{mixer}")
+
+
+def sequence_regressor(mixer: str, width: int, length: int, features: int, layers: int = 2,
+                       heads: int = 4, **mixer_kwargs):
+    """``layers`` stacked sequence mixers read at the last step, then one number: inputs
+    (batch, length, features) -> (batch, 1). The recurrent mixers take the raw inputs, so a
+    layer that is linear in its input (the diagonal RNN) stays linear in them; attention gets a
+    Dense projection to ``width`` first and adds its output to it (a residual), without
+    positions (the task of notebook 09 needs none)."""
+    inputs = keras.Input(shape=(length, features), name="sequence")
+    x = keras.layers.Dense(width, name="project")(inputs) if mixer == "attention" else inputs
+    for number in range(layers):
+        layer = sequence_mixer(mixer, width, heads, **mixer_kwargs)
+        layer.name = f"mix_{number}"
+        if mixer == "attention":
+            x = keras.layers.Add(name=f"residual_{number}")([x, layer(x, x)])
+        else:
+            x = layer(x)
+    return keras.Model(inputs, keras.layers.Dense(1, name="prediction")(x[:, -1]),
+                       name=f"regressor_{mixer}")
+
+
+def width_for_parameters(build, parameters: int, multiple: int = 8,
+                         widths: range | None = None) -> int:
+    """The width (a multiple of ``multiple``) at which ``build(width)`` has the parameter count
+    closest to ``parameters``: how an equal-parameter comparison picks each contender's size."""
+    widths = widths or range(multiple, 1024 + multiple, multiple)
+    counts = {}
+    for width in widths:
+        counts[width] = build(width).count_params()
+        if counts[width] >= parameters:
+            break
+    return min(counts, key=lambda width: abs(counts[width] - parameters))

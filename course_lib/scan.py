@@ -18,7 +18,9 @@ holds the composition of all steps up to it (O(T log T) work; Blelloch's 1990 sc
 O(T) work but twice the rounds). ``keras.ops.associative_scan`` computes the same, but on the
 TensorFlow backend it fails to compile under XLA (Keras 3.15, TF 2.21: "Cannot concatenate
 arrays that differ in dimensions"), and the course compiles with XLA on CPUs where it can. The
-sequential path uses ``keras.ops.scan``.
+sequential path uses ``keras.ops.scan``; its gradient does not compile under XLA on the
+TensorFlow backend (Keras' while loop has no maximum iteration count: "XLA compilation requires
+a fixed tensor list size"), so train with ``parallel=True`` when ``jit_compile=True``.
 
 Shapes: a, b (batch, time, units); h0 (batch, units) or None (zeros); result (batch, time,
 units). Inside a traced graph the time axis must have a known length (Keras' TensorFlow scans

@@ -559,4 +559,4 @@ assert growth["transformer"] > 1.5 * max(growth["attention_rnn"], growth["tcn"])
 # - Same task, same steps: at this small budget the attention RNN beat a transformer and a TCN of the same size on held-out dates; both were still improving fast. A TCN sees exactly its receptive field, $1 + 2(k-1)\sum_i d_i$ positions, and streams with a fixed-size state.
 # - Cost: LSTM time and memory grow as $T$, attention as $T^2$ (measured exponents above). In streaming, the RNN's cost per token is constant; the transformer's grows with the context.
 #
-# **Where next:** the course ends here. For more, train both models in the `full` profile on a GPU and compare the tables; read Vaswani et al. (2017) for the transformer and Gu & Dao (2023, Mamba) for a modern recurrent model.
+# **Where next:** notebook 09 builds the modern recurrent layers of the paragraph above (minGRU, a diagonal and a selective layer), trains them with a parallel scan and compares them with the LSTM and the transformer. Notebook 08 is the appendix on training practice. Read Vaswani et al. (2017) for the transformer and Gu & Dao (2023, Mamba) for a modern recurrent model.

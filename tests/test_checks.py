@@ -249,7 +249,7 @@ def test_notebook_07_typical_mistakes_are_caught(exercise, wrong, hint):
 def test_every_exercise_is_listed_once_with_references_that_exist():
     import importlib
 
-    per_notebook = {1: 3, 2: 4, 3: 4, 4: 4, 5: 4, 6: 5, 7: 5}
+    per_notebook = {1: 3, 2: 4, 3: 4, 4: 4, 5: 4, 6: 5, 7: 5, 9: 3}
     ids = [f"ex_{n}_{k}" for n, count in per_notebook.items() for k in range(1, count + 1)]
     assert list(checks.EXERCISES) == ids
     for exercise in checks.EXERCISES.values():
@@ -414,7 +414,43 @@ def test_spelling_features_and_multi_head_answers_match_keras_layers():
     ("ex_5_4", lambda *args: checks._char_cnn(*args, relu=False), "ReLU is missing"),
     ("ex_7_5", lambda *args: checks._mha(*args, scale=False), "sqrt\\(head_dim\\)"),
     ("ex_7_5", lambda *args: checks._mha(*args, mask=False), "causal=True"),
+    ("ex_9_1", lambda earlier, later: (earlier[0] * later[0], earlier[0] * later[1] + earlier[1]),
+     "order is swapped"),
+    ("ex_9_2", lambda *args: checks._min_gru_step(*args, swap=True), "swapped"),
+    ("ex_9_2", lambda *args: checks._min_gru_step(*args, squash=True), "no tanh"),
+    ("ex_9_3", lambda log_a, log_b: np.logaddexp.accumulate(log_b, axis=1), "decays are missing"),
 ])
 def test_deeper_exercises_name_typical_mistakes(exercise, wrong, hint):
     with pytest.raises(checks.CheckFailed, match=hint):
         getattr(checks, exercise)(wrong, strict=True)
+
+
+def test_notebook_09_answers_match_the_library():
+    import keras
+
+    from course_lib import minimal_rnn, scan
+
+    for case in checks.scan_combine_cases():
+        got = scan.combine(*case.args)
+        assert all(np.allclose(g, e) for g, e in zip(got, case.expected, strict=True))
+    for case in checks.min_gru_step_cases():
+        x_t, h_prev, kernel, bias = (np.asarray(a, np.float32) for a in case.args)
+        layer = minimal_rnn.MinGRU(h_prev.shape[-1])
+        layer(x_t[:, None])
+        layer.projection.set_weights([kernel, bias])
+        got, _ = layer.step(x_t, h_prev)
+        assert np.allclose(keras.ops.convert_to_numpy(got), case.expected, atol=1e-5)
+    for case in checks.log_scan_cases():
+        log_a, log_b = (np.asarray(a, np.float32) for a in case.args)
+        got = keras.ops.convert_to_numpy(scan.log_linear_recurrence(log_a, log_b))
+        assert np.allclose(got, case.expected, rtol=1e-5, atol=1e-3), case.label
+
+
+def test_the_naive_log_space_answer_fails_where_exponentials_underflow():
+    def naive(log_a, log_b):
+        from course_lib import scratch
+
+        return np.log(scratch.linear_recurrence(np.exp(log_a), np.exp(log_b)))
+
+    with pytest.raises(checks.CheckFailed, match="non-finite"):
+        checks.ex_9_3(naive, strict=True)

@@ -97,3 +97,11 @@ def test_selective_decay_depends_on_the_input_and_starts_with_long_memories():
     a, _ = (keras.ops.convert_to_numpy(v) for v in layer.coefficients(X))
     assert np.std(a[:, :, 0]) > 0  # a differs between tokens: the gate is selective
     assert np.all((a > 0) & (a < 1))
+
+
+def test_min_gru_update_bias_sets_the_gate_start_and_survives_saving():
+    layer = _layer(MinGRU, update_bias=-3.0)
+    _, bias = layer.projection.get_weights()
+    np.testing.assert_allclose(bias[:5], -3.0)
+    np.testing.assert_allclose(bias[5:], 0.0)
+    assert MinGRU.from_config(layer.get_config()).update_bias == -3.0

@@ -85,3 +85,41 @@ def test_char_aware_tagger_tags_every_position_and_masks_padding(bidirectional):
         np.testing.assert_allclose(padded[0, :3], logits[0, :3], atol=1e-5)
     else:  # the backward direction skips masked steps: the same outputs too
         np.testing.assert_allclose(padded[1, :2], logits[1, :2], atol=1e-5)
+
+
+@pytest.mark.parametrize("mixer", models.MIXERS)
+def test_residual_lm_is_causal_for_every_mixer(mixer):
+    keras.utils.set_random_seed(0)
+    model = models.residual_lm(11, mixer, width=16, blocks=1, length=9)
+    ids = np.random.default_rng(0).integers(1, 11, size=(2, 9)).astype("int32")
+    changed = ids.copy()
+    changed[:, 6:] = (changed[:, 6:] % 10) + 1  # a different future from step 6 on
+    logits, changed_logits = model.predict(ids, verbose=0), model.predict(changed, verbose=0)
+    assert logits.shape == (2, 9, 11)
+    np.testing.assert_allclose(logits[:, :6], changed_logits[:, :6], atol=1e-5)
+    assert not np.allclose(logits[:, 6:], changed_logits[:, 6:])
+
+
+def test_unknown_mixer_names_the_choices():
+    with pytest.raises(ValueError, match="unknown mixer 'rnn'; choose one of lstm, gru"):
+        models.residual_lm(11, "rnn")
+
+
+def test_width_for_parameters_picks_the_closest_count():
+    def build(width):
+        return models.residual_lm(65, "min_gru", width, length=8)
+
+    width = models.width_for_parameters(build, 40_000)
+    best = abs(build(width).count_params() - 40_000)
+    for other in (width - 8, width + 8):
+        assert abs(build(other).count_params() - 40_000) >= best
+
+
+@pytest.mark.parametrize("mixer", ["lstm", "min_gru", "diagonal", "selective", "attention"])
+def test_sequence_regressor_reads_the_last_step(mixer):
+    model = models.sequence_regressor(mixer, 8, length=12, features=2, heads=2)
+    x = np.random.default_rng(0).normal(size=(3, 12, 2)).astype("float32")
+    assert model.predict(x, verbose=0).shape == (3, 1)
+    changed = x.copy()
+    changed[:, -1] += 1.0  # the last step reaches the prediction
+    assert not np.allclose(model.predict(x, verbose=0), model.predict(changed, verbose=0))

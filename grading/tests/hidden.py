@@ -41,4 +41,7 @@ HIDDEN: dict[str, dict] = {
     "ex_7_4": dict(seed=SEED, sizes=[(1, 1, 2, 1, 2), (2, 0, 6, 3, 2), (4, 7, 12, 4, 3)]),
     "ex_7_5": dict(seed=SEED, sizes=[(1, 3, 2, 1, 2, True), (3, 2, 6, 2, 3, False),
                                      (2, 7, 8, 4, 2, True)]),
+    "ex_9_1": dict(seed=SEED, sizes=[(1, 4), (3, 1), (5, 2)]),
+    "ex_9_2": dict(seed=SEED, sizes=[(1, 1, 1), (3, 4, 5), (6, 2, 3)]),
+    "ex_9_3": dict(seed=SEED, sizes=[(1, 3, 2, 1.0), (2, 64, 1, 50.0), (4, 9, 3, 300.0)]),
 }
