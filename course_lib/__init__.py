@@ -12,9 +12,11 @@ encoder–decoder transformer) · tcn (temporal convolutional network) · compar
 contests, cell comparison, scaling, streaming) · contenders (notebook 07's three date models and
 the one learning-rate procedure they are tuned by) · scan (linear recurrences by a parallel
 scan, also in log space) · minimal_rnn (minGRU, minLSTM, diagonal and selective linear RNN
-layers) · training (the fast path's compile settings, callbacks, gradient-norm logging, progress
-lines, state resets) · optimizers (Adam, AdamW, RMSprop right for an Embedding's sparse
-gradient) · forecast (windows, baselines) · metrics (perplexity, exact match, BLEU, chrF) ·
+layers) · distribute (data-parallel and multi-worker training checked on one machine) ·
+serving (a char LM's step exported to SavedModel and TFLite) · training (the fast path's
+compile settings, callbacks, gradient-norm logging, progress lines, state resets) ·
+optimizers (Adam, AdamW, RMSprop right for an Embedding's sparse gradient) · forecast
+(windows, baselines) · metrics (perplexity, exact match, BLEU, chrF) ·
 plotting · checks (exercises and their answer key) · bench (training throughput)
 
 House rules for the modules (what a new one follows):

@@ -35,7 +35,8 @@ __all__ = [
     "beam_search_cases", "ex_3_4", "lstm_step_backward_cases",
     "ex_4_4", "ridge_ar_cases", "ex_5_4", "char_cnn_cases",
     "ex_7_5", "multi_head_cases", "ex_9_1", "ex_9_2", "ex_9_3", "scan_combine_cases",
-    "min_gru_step_cases", "log_scan_cases",
+    "min_gru_step_cases", "log_scan_cases", "ex_10_1", "ex_10_2", "replica_loss_cases",
+    "greedy_stream_cases",
 ]
 
 STRICT_ENV = "COURSE_CHECKS_STRICT"
@@ -846,6 +847,71 @@ def log_scan_cases(seed: int = 903, sizes=((1, 1, 1, 1.0), (2, 7, 3, 1.0), (3, 4
     return cases
 
 
+def replica_loss_cases(seed: int = 1001, sizes=((1, 4), (2, 8), (4, 32), (3, 9))
+                       ) -> list[Case]:
+    """(replicas, global batch) -> one replica's loss for its share of the global batch: its
+    squared errors summed and divided by the *global* batch size
+    (``tf.nn.compute_average_loss``)."""
+    rng = np.random.default_rng(seed)
+    cases = []
+    for replicas, global_batch in sizes:
+        share = -(-global_batch // replicas)  # the first replicas take the remainder
+        errors = rng.uniform(0, 2, size=share)
+        mistakes = {"this is the mean over the replica's own examples: divide the sum by the "
+                    "global batch, or the summed gradients come out `replicas` times too large":
+                    float(errors.mean())} if replicas > 1 else {}
+        cases.append(Case(f"replicas={replicas}, global_batch={global_batch}",
+                          (errors, global_batch), float(errors.sum() / global_batch),
+                          mistakes=mistakes))
+    return cases
+
+
+class _TinyStep:
+    """A NumPy recurrent step with the exported step's signature: run(token (batch,), [state
+    (batch, units)]) -> (logits (batch, vocab), [state])."""
+
+    def __init__(self, rng, vocab: int, units: int):
+        self.embedding = rng.normal(size=(vocab, units))
+        self.recurrent = rng.normal(size=(units, units)) / np.sqrt(units)
+        self.output = rng.normal(size=(units, vocab))
+
+    def __call__(self, token, states):
+        state = np.tanh(self.embedding[np.asarray(token)] + states[0] @ self.recurrent)
+        return state @ self.output, [state]
+
+
+def _greedy_stream(run, first_token, states, steps, feed_state=True, include_first=False):
+    tokens, token, current = [], np.asarray(first_token), list(states)
+    for _ in range(steps):
+        logits, new_states = run(token, current)
+        current = new_states if feed_state else current
+        token = np.argmax(logits, axis=-1)
+        tokens.append(token)
+    result = np.stack(tokens, axis=1)
+    return np.concatenate([np.asarray(first_token)[:, None], result], 1) if include_first \
+        else result
+
+
+def greedy_stream_cases(seed: int = 1002, sizes=((1, 5, 4, 3), (3, 7, 6, 10), (2, 4, 3, 1))
+                        ) -> list[Case]:
+    """(batch, vocab, units, steps) -> the greedy continuation (batch, steps) of a step
+    function ``run`` from ``first_token`` (batch,) and its states."""
+    rng = np.random.default_rng(seed)
+    cases = []
+    for batch, vocab, units, steps in sizes:
+        run = _TinyStep(rng, vocab, units)
+        first = rng.integers(0, vocab, size=batch)
+        states = [rng.normal(size=(batch, units))]
+        args = (run, first, states, steps)
+        mistakes = {"the new state must be fed back: each call gets the state the previous "
+                    "call returned": _greedy_stream(*args, feed_state=False),
+                    "return the generated tokens only, not the first token":
+                    _greedy_stream(*args, include_first=True)}
+        cases.append(Case(f"batch={batch}, vocab={vocab}, units={units}, steps={steps}", args,
+                          _greedy_stream(*args), mistakes=mistakes))
+    return cases
+
+
 # --------------------------------------------------------------------------------------------
 # The table of exercises
 # --------------------------------------------------------------------------------------------
@@ -970,6 +1036,12 @@ EXERCISES: dict[str, Exercise] = {exercise.id: exercise for exercise in [
     Exercise("ex_9_3", "log_space_states(log_a, log_b) -> log h (batch, time, units)",
              log_scan_cases, ("course_lib.scan.log_linear_recurrence",
                               "course_lib.scan.log_combine"), atol=1e-6),
+    Exercise("ex_10_1", "replica_loss(errors, global_batch) -> float", replica_loss_cases,
+             ("tensorflow.nn.compute_average_loss",), float),
+    Exercise("ex_10_2", "greedy_stream(run, first_token, states, steps) -> (batch, steps) ids",
+             greedy_stream_cases, ("course_lib.serving.greedy_continuation",
+                                   "course_lib.serving.stream", "course_lib.decoding.sample_ids"),
+             _as_floats),
 ]}
 
 
@@ -999,3 +1071,4 @@ ex_5_1, ex_5_2, ex_5_3, ex_5_4 = (_self_check(f"ex_5_{n}") for n in (1, 2, 3, 4)
 ex_6_1, ex_6_2, ex_6_3, ex_6_4, ex_6_5 = (_self_check(f"ex_6_{n}") for n in range(1, 6))
 ex_7_1, ex_7_2, ex_7_3, ex_7_4, ex_7_5 = (_self_check(f"ex_7_{n}") for n in range(1, 6))
 ex_9_1, ex_9_2, ex_9_3 = (_self_check(f"ex_9_{n}") for n in range(1, 4))
+ex_10_1, ex_10_2 = (_self_check(f"ex_10_{n}") for n in range(1, 3))

@@ -249,7 +249,7 @@ def test_notebook_07_typical_mistakes_are_caught(exercise, wrong, hint):
 def test_every_exercise_is_listed_once_with_references_that_exist():
     import importlib
 
-    per_notebook = {1: 3, 2: 4, 3: 4, 4: 4, 5: 4, 6: 5, 7: 5, 9: 3}
+    per_notebook = {1: 3, 2: 4, 3: 4, 4: 4, 5: 4, 6: 5, 7: 5, 9: 3, 10: 2}
     ids = [f"ex_{n}_{k}" for n, count in per_notebook.items() for k in range(1, count + 1)]
     assert list(checks.EXERCISES) == ids
     for exercise in checks.EXERCISES.values():
@@ -419,6 +419,9 @@ def test_spelling_features_and_multi_head_answers_match_keras_layers():
     ("ex_9_2", lambda *args: checks._min_gru_step(*args, swap=True), "swapped"),
     ("ex_9_2", lambda *args: checks._min_gru_step(*args, squash=True), "no tanh"),
     ("ex_9_3", lambda log_a, log_b: np.logaddexp.accumulate(log_b, axis=1), "decays are missing"),
+    ("ex_10_1", lambda errors, global_batch: float(np.mean(errors)), "global batch"),
+    ("ex_10_2", lambda *args: checks._greedy_stream(*args, feed_state=False), "fed back"),
+    ("ex_10_2", lambda *args: checks._greedy_stream(*args, include_first=True), "not the first"),
 ])
 def test_deeper_exercises_name_typical_mistakes(exercise, wrong, hint):
     with pytest.raises(checks.CheckFailed, match=hint):
@@ -454,3 +457,12 @@ def test_the_naive_log_space_answer_fails_where_exponentials_underflow():
 
     with pytest.raises(checks.CheckFailed, match="non-finite"):
         checks.ex_9_3(naive, strict=True)
+
+
+def test_notebook_10_replica_loss_is_what_tensorflow_computes():
+    import tensorflow as tf
+
+    for case in checks.replica_loss_cases():
+        errors, global_batch = case.args
+        expected = float(tf.nn.compute_average_loss(errors, global_batch_size=global_batch))
+        assert np.isclose(case.expected, expected)

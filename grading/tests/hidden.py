@@ -44,4 +44,6 @@ HIDDEN: dict[str, dict] = {
     "ex_9_1": dict(seed=SEED, sizes=[(1, 4), (3, 1), (5, 2)]),
     "ex_9_2": dict(seed=SEED, sizes=[(1, 1, 1), (3, 4, 5), (6, 2, 3)]),
     "ex_9_3": dict(seed=SEED, sizes=[(1, 3, 2, 1.0), (2, 64, 1, 50.0), (4, 9, 3, 300.0)]),
+    "ex_10_1": dict(seed=SEED, sizes=[(2, 6), (8, 64), (3, 10)]),
+    "ex_10_2": dict(seed=SEED, sizes=[(1, 3, 2, 4), (4, 9, 5, 6), (2, 2, 7, 2)]),
 }
