@@ -3,6 +3,7 @@
     python -m course_lib.bench                 # table on stdout
     python -m course_lib.bench --json out.json --rounds 7 --shapes lstm char_lm
     python -m course_lib.bench --require-fast-path 0.95   # fails if the fast path lost anywhere
+    python -m course_lib.bench --peer torch   # adds PyTorch eager: pip install "course_lib[bench]"
 
 For each shape (SimpleRNN, LSTM and GRU regressors, and a character language model:
 embedding + LSTM + softmax over the vocabulary) it trains on random data with batch 64 and
@@ -11,6 +12,11 @@ on or off, 16 steps per execution) and for what :func:`course_lib.training.fast_
 each with its ratio to plain Keras. All variants of a shape are built and warmed up first, then
 timed in turn for several rounds (at least one second of whole epochs each), and the median per
 variant is reported: a machine that slows down mid-run slows every variant alike.
+
+With ``--peer torch`` each shape is also trained by PyTorch in eager mode (``torch.nn.RNN``/
+``LSTM``/``GRU`` + ``nn.Linear``, ``torch.optim.Adam``, the same data, batch and number of
+batches), timed in the same interleaved rounds, and the summary gives the fast path's ratio to
+it per shape and as a geometric mean.
 
 On a GPU it adds the cuDNN kernel forced on (``use_cudnn=True``, which raises if cuDNN cannot
 be used — so a row there proves the fused kernel ran) and the generic kernel
@@ -31,7 +37,7 @@ import numpy as np
 __all__ = [
     "BATCH", "SHAPES", "FAST_PATH", "SETTINGS", "GPU_KERNELS", "Measurement", "build",
     "measure_shape", "run", "geometric_mean", "geometric_mean_of_best", "summary",
-    "slow_fast_paths", "main",
+    "slow_fast_paths", "PEER", "peer_ratios", "main",
 ]
 
 BATCH = 64
@@ -50,6 +56,7 @@ SETTINGS = {  # name: compile keyword arguments (None: let the fast path choose)
     FAST_PATH: None,
 }
 GPU_KERNELS = {"cuDNN forced": True, "generic kernel": False}  # name: use_cudnn
+PEER = "PyTorch eager"
 
 
 @dataclass
@@ -101,39 +108,92 @@ def _prepared(shape: str, compile_kwargs: dict | None, use_cudnn: str | bool = "
     return model, x, y, chosen
 
 
-def _epoch_rate(model, x, y, min_seconds: float = 1.0) -> float:
+def _keras_epoch(model, x, y):
+    def epoch() -> int:
+        model.fit(x, y, batch_size=BATCH, epochs=1, verbose=0, shuffle=False)
+        return len(x)
+
+    return epoch
+
+
+def _torch_epoch(shape: str):
+    """One epoch of the shape in PyTorch eager mode (the ``--peer torch`` row), after a warm-up
+    epoch; same random data, batch size and optimiser as the Keras variants."""
+    try:
+        import torch
+    except ImportError:
+        raise SystemExit("--peer torch needs PyTorch: pip install 'course_lib[bench]' (the CPU "
+                         "wheel, torch==2.13.0)") from None
+    cell, units, length, width = SHAPES[shape]
+    _, x, y = build(shape)
+    torch.manual_seed(0)
+    recurrent = {"simple_rnn": torch.nn.RNN, "lstm": torch.nn.LSTM, "gru": torch.nn.GRU}[cell]
+    language_model = shape == "char_lm"
+    embedding = torch.nn.Embedding(width, 32) if language_model else None
+    rnn = recurrent(32 if language_model else width, units, batch_first=True)
+    head = torch.nn.Linear(units, width if language_model else 1)
+    modules = torch.nn.ModuleList([m for m in (embedding, rnn, head) if m is not None])
+    optimizer = torch.optim.Adam(modules.parameters())
+    loss_function = torch.nn.CrossEntropyLoss() if language_model else torch.nn.MSELoss()
+    inputs, targets = torch.from_numpy(x), torch.from_numpy(y)
+    if language_model:
+        inputs, targets = inputs.long(), targets.long()
+
+    def epoch() -> int:
+        for start in range(0, len(x), BATCH):
+            batch, target = inputs[start:start + BATCH], targets[start:start + BATCH]
+            states, _ = rnn(embedding(batch) if language_model else batch)
+            output = head(states) if language_model else head(states[:, -1])
+            loss = (loss_function(output.reshape(-1, width), target.reshape(-1))
+                    if language_model else loss_function(output, target))
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+        return len(x)
+
+    epoch()  # warm-up
+    return epoch
+
+
+def _epoch_rate(epoch, min_seconds: float = 1.0) -> float:
     """Samples per second over whole epochs, repeated until ``min_seconds`` have passed (a
     0.2 s epoch alone is at the mercy of the machine's scheduler)."""
     samples, started = 0, time.perf_counter()
     while samples == 0 or time.perf_counter() - started < min_seconds:
-        model.fit(x, y, batch_size=BATCH, epochs=1, verbose=0, shuffle=False)
-        samples += len(x)
+        samples += epoch()
     return samples / (time.perf_counter() - started)
 
 
-def measure_shape(shape: str, settings=tuple(SETTINGS), rounds: int = 5) -> list[Measurement]:
-    """Every setting (and on a GPU every kernel) on one shape, timed in interleaved rounds."""
+def measure_shape(shape: str, settings=tuple(SETTINGS), rounds: int = 5,
+                  peer: str | None = None) -> list[Measurement]:
+    """Every setting (and on a GPU every kernel, with ``peer="torch"`` PyTorch too) on one
+    shape, timed in interleaved rounds."""
     from course_lib.runtime import gpu_names
 
     variants = {name: _prepared(shape, SETTINGS[name]) for name in settings}
     if gpu_names() and SHAPES[shape][0] != "simple_rnn":
         variants |= {name: _prepared(shape, {}, use_cudnn)
                      for name, use_cudnn in GPU_KERNELS.items()}
-    rates = {name: [] for name in variants}
+    epochs = {name: _keras_epoch(model, x, y) for name, (model, x, y, _) in variants.items()}
+    chosen = {name: variant[3] for name, variant in variants.items()}
+    if peer == "torch":
+        epochs[PEER], chosen[PEER] = _torch_epoch(shape), ""
+    rates = {name: [] for name in epochs}
     for _ in range(rounds):
-        for name, (model, x, y, _) in variants.items():
-            rates[name].append(_epoch_rate(model, x, y))
+        for name, epoch in epochs.items():
+            rates[name].append(_epoch_rate(epoch))
     plain = statistics.median(rates[settings[0]])
     return [Measurement(shape, name, statistics.median(rates[name]),
-                        statistics.median(rates[name]) / plain, variants[name][3])
-            for name in variants]
+                        statistics.median(rates[name]) / plain, chosen[name])
+            for name in epochs]
 
 
-def run(shapes=tuple(SHAPES), settings=tuple(SETTINGS), rounds: int = 5) -> list[Measurement]:
+def run(shapes=tuple(SHAPES), settings=tuple(SETTINGS), rounds: int = 5,
+        peer: str | None = None) -> list[Measurement]:
     """All shapes, one after another; prints each row as it is measured."""
     results = []
     for shape in shapes:
-        for m in measure_shape(shape, settings, rounds):
+        for m in measure_shape(shape, settings, rounds, peer):
             results.append(m)
             note = f"  ({m.chosen})" if m.chosen else ""
             print(f"{shape:<11}{m.setting:<18}{m.samples_per_second:>10.0f} samples/s  "
@@ -164,7 +224,19 @@ def summary(results: list[Measurement]) -> str:
         lines.append(f"course fast path: geometric mean {geometric_mean(results):.2f}x plain "
                      f"Keras, worst shape {worst.shape} {worst.ratio_to_plain:.2f}x")
     lines.append(f"best setting per shape: geometric mean {geometric_mean_of_best(results):.2f}x")
+    ratios = peer_ratios(results)
+    if ratios:
+        per_shape = ", ".join(f"{shape} {ratio:.2f}x" for shape, ratio in ratios.items())
+        mean = float(np.exp(np.mean(np.log(list(ratios.values())))))
+        lines.append(f"course fast path / {PEER}: {per_shape}; geometric mean {mean:.2f}x")
     return "\n".join(lines)
+
+
+def peer_ratios(results: list[Measurement]) -> dict[str, float]:
+    """Per shape: the fast path's samples/s over the peer's (empty without a peer row)."""
+    rate = {(m.shape, m.setting): m.samples_per_second for m in results}
+    return {shape: rate[shape, FAST_PATH] / rate[shape, PEER]
+            for shape, setting in rate if setting == PEER and (shape, FAST_PATH) in rate}
 
 
 def slow_fast_paths(results: list[Measurement], floor: float) -> list[Measurement]:
@@ -180,6 +252,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rounds", type=int, default=5,
                         help="timed epochs per variant (interleaved; the median is reported)")
     parser.add_argument("--json", help="also write the measurements to this JSON file")
+    parser.add_argument("--peer", choices=["torch"],
+                        help="also train every shape with this framework (PyTorch eager)")
     parser.add_argument("--require-fast-path", type=float, metavar="RATIO",
                         help="exit with status 1 when any shape's fast path is below RATIO x "
                              "plain Keras (the regression guard: run it with 0.95 before a "
@@ -192,7 +266,7 @@ def main(argv: list[str] | None = None) -> None:
     if "plain Keras" in args.settings:
         args.settings.remove("plain Keras")
     args.settings.insert(0, "plain Keras")  # the reference every ratio is taken against
-    results = run(args.shapes, args.settings, args.rounds)
+    results = run(args.shapes, args.settings, args.rounds, args.peer)
     print(summary(results))
     if args.json:
         with open(args.json, "w") as handle:

@@ -36,7 +36,7 @@ __all__ = [
     "ex_4_4", "ridge_ar_cases", "ex_5_4", "char_cnn_cases",
     "ex_7_5", "multi_head_cases", "ex_9_1", "ex_9_2", "ex_9_3", "scan_combine_cases",
     "min_gru_step_cases", "log_scan_cases", "ex_10_1", "ex_10_2", "replica_loss_cases",
-    "greedy_stream_cases",
+    "greedy_stream_cases", "ex_10_3", "scaled_rate_cases",
 ]
 
 STRICT_ENV = "COURSE_CHECKS_STRICT"
@@ -912,6 +912,34 @@ def greedy_stream_cases(seed: int = 1002, sizes=((1, 5, 4, 3), (3, 7, 6, 10), (2
     return cases
 
 
+def _scaled_rate(base_rate, base_batch, global_batch, step, warmup_steps, rule="linear",
+                 warmup=True):
+    factor = global_batch / base_batch
+    target = base_rate * (factor if rule == "linear" else np.sqrt(factor))
+    if warmup and step < warmup_steps:
+        return float(base_rate + (target - base_rate) * step / warmup_steps)
+    return float(target)
+
+
+def scaled_rate_cases(seed: int = 1003, sizes=((1e-3, 64, 512, 0, 100), (1e-3, 64, 512, 50, 100),
+                                               (1e-2, 32, 256, 500, 100), (3e-4, 128, 128, 7, 10),
+                                               (1e-3, 64, 1024, 99, 100))) -> list[Case]:
+    """(base rate, base batch, global batch, step, warm-up steps) -> the learning rate at
+    ``step``: the base rate times global/base batch (linear scaling, Goyal et al. 2017),
+    reached by a linear warm-up from the base rate over the first ``warmup_steps`` steps."""
+    cases = []
+    for args in sizes:
+        mistakes = {}
+        if args[1] != args[2]:  # (a mistake equal to the answer is never reported)
+            mistakes["during the warm-up (step < warmup_steps) the rate ramps linearly from the "
+                     "base rate to the scaled one"] = _scaled_rate(*args, warmup=False)
+            mistakes["the linear rule multiplies by global_batch / base_batch, not by its square "
+                     "root"] = _scaled_rate(*args, rule="sqrt")
+        label = "base_rate={}, base_batch={}, global_batch={}, step={}, warmup_steps={}"
+        cases.append(Case(label.format(*args), args, _scaled_rate(*args), mistakes=mistakes))
+    return cases
+
+
 # --------------------------------------------------------------------------------------------
 # The table of exercises
 # --------------------------------------------------------------------------------------------
@@ -1042,6 +1070,8 @@ EXERCISES: dict[str, Exercise] = {exercise.id: exercise for exercise in [
              greedy_stream_cases, ("course_lib.serving.greedy_continuation",
                                    "course_lib.serving.stream", "course_lib.decoding.sample_ids"),
              _as_floats),
+    Exercise("ex_10_3", "scaled_learning_rate(base_rate, base_batch, global_batch, step, "
+             "warmup_steps) -> float", scaled_rate_cases, (), float),
 ]}
 
 
@@ -1071,4 +1101,4 @@ ex_5_1, ex_5_2, ex_5_3, ex_5_4 = (_self_check(f"ex_5_{n}") for n in (1, 2, 3, 4)
 ex_6_1, ex_6_2, ex_6_3, ex_6_4, ex_6_5 = (_self_check(f"ex_6_{n}") for n in range(1, 6))
 ex_7_1, ex_7_2, ex_7_3, ex_7_4, ex_7_5 = (_self_check(f"ex_7_{n}") for n in range(1, 6))
 ex_9_1, ex_9_2, ex_9_3 = (_self_check(f"ex_9_{n}") for n in range(1, 4))
-ex_10_1, ex_10_2 = (_self_check(f"ex_10_{n}") for n in range(1, 3))
+ex_10_1, ex_10_2, ex_10_3 = (_self_check(f"ex_10_{n}") for n in range(1, 4))

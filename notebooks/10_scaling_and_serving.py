@@ -169,6 +169,23 @@ assert mirrored.replicas == 2 and mirrored_gap < 1e-6, mirrored_gap
 #
 # With `MirroredStrategy`, Keras' own `model.fit` works too: build and compile inside `with strategy.scope():` and call `fit` as usual.
 #
+# **Exercise 10.3 — the learning rate for a larger global batch.** Write `scaled_learning_rate(base_rate, base_batch, global_batch, step, warmup_steps)`: a recipe tuned at `base_batch` with `base_rate` moves to `global_batch`. Use the linear scaling rule (multiply the rate by `global_batch / base_batch`) and reach the scaled rate by a linear warm-up: at step 0 the base rate, rising in a straight line to the scaled rate at `warmup_steps`, constant from then on.
+
+# %%
+# EXERCISE ex_10_3
+def scaled_learning_rate(base_rate, base_batch, global_batch, step, warmup_steps):
+    # BEGIN SOLUTION
+    target = base_rate * global_batch / base_batch
+    if step < warmup_steps:
+        return base_rate + (target - base_rate) * step / warmup_steps
+    return target
+    # END SOLUTION
+
+
+# %%
+checks.ex_10_3(scaled_learning_rate)
+
+# %% [markdown]
 # ## 3 · Several machines: `MultiWorkerMirroredStrategy` on localhost
 #
 # Across machines, each **worker** is a separate process, usually on its own machine, with its own replicas. They find each other through the environment variable `TF_CONFIG`: the same list of all workers' addresses for everyone, and each worker's own index (worker 0 is the *chief*, which also writes checkpoints). `distribute.run_workers(2)` starts two worker processes on this machine, on two free loopback ports, runs the same recipe in each and stops both at the end, even on a timeout:
@@ -344,7 +361,7 @@ checks.ex_10_2(greedy_stream)
 # ## 6 · Summary
 #
 # - Vectorised `map`, `cache` and `prefetch` made the input pipeline many times faster; on two CPU cores training barely noticed, because the model was the bottleneck. Measure before tuning.
-# - Synchronous data parallelism is single-device training on the global batch, if each replica divides its loss by the global batch. `MirroredStrategy` over two devices and `MultiWorkerMirroredStrategy` over two processes reached the single-device weights to float32 rounding.
+# - Synchronous data parallelism is single-device training on the global batch, if each replica divides its loss by the global batch; a larger global batch usually takes a linearly scaled learning rate, reached by a warm-up. `MirroredStrategy` over two devices and `MultiWorkerMirroredStrategy` over two processes reached the single-device weights to float32 rounding.
 # - On real hardware: split the global batch, scale the learning rate with it (with warm-up), keep layers cuDNN-eligible per replica; `TF_CONFIG` is all that changes between localhost and N machines. In Keras 3, use a `strategy.run` loop for multi-worker training on TensorFlow, or `keras.distribution` on JAX.
 # - Mixed precision: float16 compute, float32 weights, loss scaling against underflow. A GPU and TPU tool; slower on this CPU.
 # - A recurrent model ships as a step with explicit state; Keras, SavedModel and TFLite gave the same logits, and TFLite was the fastest per token here.

@@ -57,3 +57,31 @@ def test_regression_guard_names_each_shape_whose_fast_path_lost(monkeypatch):
     bench.main(["--require-fast-path", "0.85"])  # both above: no exit
     with pytest.raises(SystemExit):  # the guard needs the fast path measured
         bench.main(["--settings", "spe 16", "--require-fast-path", "0.95"])
+
+
+def test_summary_gives_the_fast_path_against_the_peer_per_shape_and_on_average():
+    fake = [bench.Measurement("a", "plain Keras", 100, 1.0),
+            bench.Measurement("a", bench.FAST_PATH, 120, 1.2),
+            bench.Measurement("a", bench.PEER, 200, 2.0),
+            bench.Measurement("b", "plain Keras", 100, 1.0),
+            bench.Measurement("b", bench.FAST_PATH, 100, 1.0),
+            bench.Measurement("b", bench.PEER, 50, 0.5)]
+    assert bench.peer_ratios(fake) == pytest.approx({"a": 0.6, "b": 2.0})
+    assert "a 0.60x, b 2.00x; geometric mean 1.10x" in bench.summary(fake)
+    assert bench.peer_ratios(fake[:2]) == {}
+
+
+def test_peer_torch_without_pytorch_says_how_to_install_it(monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "torch", None)  # import torch now raises ImportError
+    with pytest.raises(SystemExit, match=r"pip install 'course_lib\[bench\]'"):
+        bench.main(["--shapes", "simple_rnn", "--settings", "spe 16", "--rounds", "1",
+                    "--peer", "torch"])
+
+
+def test_the_torch_peer_trains_the_same_shape():
+    pytest.importorskip("torch", reason="PyTorch is the optional 'bench' extra")
+    results = bench.run(shapes=("gru",), settings=("plain Keras",), rounds=1, peer="torch")
+    assert [m.setting for m in results] == ["plain Keras", bench.PEER]
+    assert results[1].samples_per_second > 0

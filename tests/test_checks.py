@@ -249,7 +249,7 @@ def test_notebook_07_typical_mistakes_are_caught(exercise, wrong, hint):
 def test_every_exercise_is_listed_once_with_references_that_exist():
     import importlib
 
-    per_notebook = {1: 3, 2: 4, 3: 4, 4: 4, 5: 4, 6: 5, 7: 5, 9: 3, 10: 2}
+    per_notebook = {1: 3, 2: 4, 3: 4, 4: 4, 5: 4, 6: 5, 7: 5, 9: 3, 10: 3}
     ids = [f"ex_{n}_{k}" for n, count in per_notebook.items() for k in range(1, count + 1)]
     assert list(checks.EXERCISES) == ids
     for exercise in checks.EXERCISES.values():
@@ -422,6 +422,8 @@ def test_spelling_features_and_multi_head_answers_match_keras_layers():
     ("ex_10_1", lambda errors, global_batch: float(np.mean(errors)), "global batch"),
     ("ex_10_2", lambda *args: checks._greedy_stream(*args, feed_state=False), "fed back"),
     ("ex_10_2", lambda *args: checks._greedy_stream(*args, include_first=True), "not the first"),
+    ("ex_10_3", lambda *args: checks._scaled_rate(*args, warmup=False), "ramps linearly"),
+    ("ex_10_3", lambda *args: checks._scaled_rate(*args, rule="sqrt"), "square root"),
 ])
 def test_deeper_exercises_name_typical_mistakes(exercise, wrong, hint):
     with pytest.raises(checks.CheckFailed, match=hint):
