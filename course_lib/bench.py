@@ -7,11 +7,14 @@
 
 For each shape (SimpleRNN, LSTM and GRU regressors, and a character language model:
 embedding + LSTM + softmax over the vocabulary) it trains on random data with batch 64 and
-reports samples per second for plain Keras ``compile`` defaults, for the candidate settings (XLA
-on or off, 16 steps per execution) and for what :func:`course_lib.training.fast_compile` picks,
-each with its ratio to plain Keras. All variants of a shape are built and warmed up first, then
-timed in turn for several rounds (at least one second of whole epochs each), and the median per
-variant is reported: a machine that slows down mid-run slows every variant alike.
+reports samples per second for plain Keras (``keras.layers`` and ``compile`` defaults), for the
+course's layers with their CPU kernel on (:mod:`course_lib.recurrent`), for the candidate
+settings (XLA on or off, 16 steps per execution, with the course's layers as
+:func:`course_lib.models.recurrent_layer` builds them) and for what
+:func:`course_lib.training.fast_compile` picks, each with its ratio to plain Keras. All
+variants of a shape are built and warmed up first, then timed in turn for several rounds (at
+least one second of whole epochs each), and the median per variant is reported: a machine
+that slows down mid-run slows every variant alike.
 
 With ``--peer torch`` each shape is also trained by PyTorch in eager mode (``torch.nn.RNN``/
 ``LSTM``/``GRU`` + ``nn.Linear``, ``torch.optim.Adam``, the same data, batch and number of
@@ -35,7 +38,7 @@ import keras
 import numpy as np
 
 __all__ = [
-    "BATCH", "SHAPES", "FAST_PATH", "SETTINGS", "GPU_KERNELS", "Measurement", "build",
+    "BATCH", "SHAPES", "FAST_PATH", "SETTINGS", "LAYERS", "GPU_KERNELS", "Measurement", "build",
     "measure_shape", "run", "geometric_mean", "geometric_mean_of_best", "summary",
     "slow_fast_paths", "PEER", "peer_ratios", "main",
 ]
@@ -50,11 +53,16 @@ SHAPES = {  # name: (cell, units, sequence length, features or vocabulary size)
 FAST_PATH = "course fast path"
 SETTINGS = {  # name: compile keyword arguments (None: let the fast path choose)
     "plain Keras": {},
+    "course layers": {},
     "spe 16": {"steps_per_execution": 16},
     "XLA": {"jit_compile": True},
     "XLA + spe 16": {"jit_compile": True, "steps_per_execution": 16},
     FAST_PATH: None,
 }
+#: Which recurrent layers a setting trains: ``"keras"`` (``keras.layers``), ``"kernel"`` (those of
+#: :mod:`course_lib.recurrent` with the CPU kernel forced on) or, for the rest, the course's
+#: defaults (:func:`course_lib.models.recurrent_layer`).
+LAYERS = {"plain Keras": "keras", "course layers": "kernel"}
 GPU_KERNELS = {"cuDNN forced": True, "generic kernel": False}  # name: use_cudnn
 PEER = "PyTorch eager"
 
@@ -68,11 +76,21 @@ class Measurement:
     chosen: str = ""  # for the fast path: the settings it picked
 
 
-def build(shape: str, use_cudnn: str | bool = "auto") -> tuple[keras.Model, np.ndarray, np.ndarray]:
-    """The model of a benchmark shape and 16 batches of random data for it."""
-    from course_lib.models import recurrent_layer
+def build(shape: str, use_cudnn: str | bool = "auto", layers: str = "course"
+          ) -> tuple[keras.Model, np.ndarray, np.ndarray]:
+    """The model of a benchmark shape and 16 batches of random data for it; ``layers``: the
+    course's recurrent layers (``"course"``), Keras' own (``"keras"``) or the course's with the
+    CPU kernel on (``"kernel"``), see :data:`LAYERS`."""
+    from course_lib import recurrent
+    from course_lib.models import RECURRENT_LAYERS, recurrent_layer
 
     cell, units, length, width = SHAPES[shape]
+    if layers != "course":
+        module = keras.layers if layers == "keras" else recurrent
+        forced = {} if layers == "keras" else {"cpu_kernel": True}
+
+        def recurrent_layer(cell, units, **kwargs):  # noqa: F811 - the chosen class instead
+            return getattr(module, RECURRENT_LAYERS[cell])(units, **forced, **kwargs)
     rng = np.random.default_rng(0)
     n = 16 * BATCH
     extra = {} if cell == "simple_rnn" else {"use_cudnn": use_cudnn}
@@ -90,12 +108,13 @@ def build(shape: str, use_cudnn: str | bool = "auto") -> tuple[keras.Model, np.n
         size=(n, 1)).astype("float32")
 
 
-def _prepared(shape: str, compile_kwargs: dict | None, use_cudnn: str | bool = "auto"):
+def _prepared(shape: str, compile_kwargs: dict | None, use_cudnn: str | bool = "auto",
+              layers: str = "course"):
     """Build, compile and train one warm-up epoch (tracing, XLA compilation) of a variant."""
     from course_lib.training import fast_compile
 
     keras.utils.set_random_seed(0)
-    model, x, y = build(shape, use_cudnn)
+    model, x, y = build(shape, use_cudnn, layers)
     loss = (keras.losses.SparseCategoricalCrossentropy(from_logits=True) if shape == "char_lm"
             else "mse")
     chosen = ""
@@ -170,9 +189,10 @@ def measure_shape(shape: str, settings=tuple(SETTINGS), rounds: int = 5,
     shape, timed in interleaved rounds."""
     from course_lib.runtime import gpu_names
 
-    variants = {name: _prepared(shape, SETTINGS[name]) for name in settings}
+    variants = {name: _prepared(shape, SETTINGS[name], layers=LAYERS.get(name, "course"))
+                for name in settings}
     if gpu_names() and SHAPES[shape][0] != "simple_rnn":
-        variants |= {name: _prepared(shape, {}, use_cudnn)
+        variants |= {name: _prepared(shape, {}, use_cudnn, layers="keras")
                      for name, use_cudnn in GPU_KERNELS.items()}
     epochs = {name: _keras_epoch(model, x, y) for name, (model, x, y, _) in variants.items()}
     chosen = {name: variant[3] for name, variant in variants.items()}

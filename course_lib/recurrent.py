@@ -1,0 +1,313 @@
+"""Keras' ``SimpleRNN``, ``LSTM`` and ``GRU`` with a faster training kernel on the CPU.
+
+On a GPU Keras trains LSTM and GRU with cuDNN's fused kernel. On a CPU it runs the generic loop:
+every step multiplies that step's input by the kernel, and TensorFlow differentiates the loop
+op by op, multiplying by the recurrent kernel twice per step on the way back (once for the
+state's gradient, once for the kernel's). The layers here keep Keras' classes, arguments,
+weights (names, shapes, gate order) and outputs, and on a CPU replace that loop by:
+
+1. the input projections of all time steps in one matmul before the loop,
+    ``(batch * time, features) @ (features, gates * units)``;
+2. one matmul per step in the forward loop, ``h @ recurrent_kernel``, with the gates' pointwise
+   work written out (one fused gate matrix, Keras' order: LSTM i, f, c, o; GRU z, r, h);
+3. a hand-written backward pass (``tf.custom_gradient``): one matmul per step for the state's
+   gradient, while the gradients of the kernel, recurrent kernel and bias are each one matmul
+   (or sum) over all steps after the loop.
+
+Where the kernel does not apply — a GPU (cuDNN is used), a padding mask, recurrent dropout,
+``unroll=True``, other activations, no bias, GRU with ``reset_after=False``, ``use_cudnn=True``,
+another backend — the layer runs Keras' own code unchanged. The tests check outputs, final
+states and every gradient against ``keras.layers.*`` on the same weights.
+
+Measured, the kernel pays off for SimpleRNN only: LSTM and GRU have it, tested, but use it only
+when asked (``cpu_kernel=True``); see :data:`CPU_KERNEL_BY_DEFAULT`.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import keras
+import tensorflow as tf
+from keras import activations
+
+__all__ = ["SimpleRNN", "LSTM", "GRU", "LAYERS", "CPU_KERNEL_BY_DEFAULT", "uses_cpu_kernel"]
+
+
+def _on_gpu() -> bool:
+    return bool(tf.config.list_logical_devices("GPU"))
+
+
+#: Whether each class uses the CPU kernel when ``cpu_kernel`` is not given. Measured on the
+#: course's 2-core machine (``python -m course_lib.bench``, rows "plain Keras" and "course
+#: layers"): SimpleRNN trains 1.1-1.9x faster with it; LSTM (0.76-0.82x at 128 units, ~1.0x at
+#: 256) and GRU (1.0-1.17x, within the run-to-run noise) do not gain, because TensorFlow's own
+#: differentiated loop costs as much per step as the hand-written one; so they keep Keras'.
+CPU_KERNEL_BY_DEFAULT = {"SimpleRNN": True, "LSTM": False, "GRU": False}
+
+
+def uses_cpu_kernel(layer: keras.layers.RNN, mask=None) -> bool:
+    """Whether ``layer`` (one of this module's classes) trains with the CPU kernel here."""
+    cell = layer.cell
+    return (isinstance(layer, (SimpleRNN, LSTM, GRU)) and layer.cpu_kernel
+            and keras.backend.backend() == "tensorflow" and not _on_gpu()
+            and mask is None and not layer.unroll and not cell.recurrent_dropout
+            and getattr(layer, "use_cudnn", "auto") is not True and cell.use_bias
+            and cell.activation is activations.tanh
+            and getattr(cell, "recurrent_activation", activations.sigmoid)
+            is activations.sigmoid
+            and getattr(cell, "reset_after", True))
+
+
+# ------------------------------------------------------------------------------------------
+# kernels: time-major tensors, x (time, batch, features), states (batch, units)
+# ------------------------------------------------------------------------------------------
+
+def _compiled(function):
+    """``function`` as one XLA computation per input shape (the loops below: XLA fuses each
+    step's pointwise work around its matmul, where TensorFlow's graph runs every op alone).
+    Its inputs are cut from the tape: the custom gradients below differentiate it."""
+    compiled = tf.function(function, jit_compile=True, reduce_retracing=True)
+
+    @functools.wraps(function)
+    def call(*tensors):
+        return compiled(*[tf.stop_gradient(tensor) for tensor in tensors])
+    return call
+
+
+def _project(x, kernel, bias):
+    """(time, batch, features) @ (features, n) + bias -> (time, batch, n), one matmul."""
+    time, batch = tf.shape(x)[0], tf.shape(x)[1]
+    flat = tf.matmul(tf.reshape(x, [-1, tf.shape(x)[2]]), kernel) + bias
+    return tf.reshape(flat, [time, batch, tf.shape(kernel)[1]])
+
+
+def _flat_matmul(a, b):
+    """(time, batch, m)ᵀ-contract (time, batch, n) over time and batch -> (m, n), one matmul."""
+    return tf.matmul(tf.reshape(a, [-1, tf.shape(a)[2]]), tf.reshape(b, [-1, tf.shape(b)[2]]),
+                     transpose_a=True)
+
+
+def _input_gradients(x, dz, kernel):
+    """Gradients of the inputs (time, batch, features), kernel and input bias from the
+    pre-activation gradients ``dz`` (time, batch, n) of every step."""
+    flat_dz = tf.reshape(dz, [-1, tf.shape(dz)[2]])
+    dx = tf.reshape(tf.matmul(flat_dz, kernel, transpose_b=True), tf.shape(x))
+    return dx, _flat_matmul(x, dz), tf.reduce_sum(flat_dz, axis=0)
+
+
+def _previous(first, states):
+    """(time, batch, units): the state each step started from."""
+    return tf.concat([first[None], states[:-1]], axis=0)
+
+
+def _zeros_if_none(gradient, like):
+    return tf.zeros_like(like) if gradient is None else gradient
+
+
+def _scan(step, initial, time, outputs: int, reverse: bool = False):
+    """Run ``step(t, *carry) -> (*carry, *outputs)`` for t in 0..time-1 (or back), stacking
+    the outputs: returns (*final carry, *stacked outputs (time, ...))."""
+    arrays = tuple(tf.TensorArray(initial[0].dtype, size=time) for _ in range(outputs))
+    carries = len(initial)
+
+    def body(t, *values):
+        results = step(t, *values[:carries])
+        written = [array.write(t, value) for array, value in
+                   zip(values[carries:], results[carries:], strict=True)]
+        return (t - 1 if reverse else t + 1, *results[:carries], *written)
+
+    final = tf.while_loop(lambda t, *_: (t >= 0) if reverse else (t < time), body,
+                          (time - 1 if reverse else 0, *initial, *arrays),
+                          maximum_iterations=time)
+    return (*final[1:1 + carries], *[array.stack() for array in final[1 + carries:]])
+
+
+@_compiled
+def _simple_rnn_forward(inputs, h0, recurrent_kernel):
+    def step(t, h):
+        h = tf.tanh(inputs[t] + tf.matmul(h, recurrent_kernel))
+        return h, h
+    return _scan(step, (h0,), tf.shape(inputs)[0], outputs=1)
+
+
+@_compiled
+def _simple_rnn_backward(states, d_states, d_h, recurrent_kernel):
+    def step(t, dh):
+        dpre = (dh + d_states[t]) * (1.0 - tf.square(states[t]))
+        return tf.matmul(dpre, recurrent_kernel, transpose_b=True), dpre
+    return _scan(step, (d_h,), tf.shape(states)[0], outputs=1, reverse=True)
+
+
+@tf.custom_gradient
+def _simple_rnn(x, h0, kernel, recurrent_kernel, bias):
+    """h_t = tanh(x_t W + b + h_{t-1} U). Returns (states (time, batch, units), h_T)."""
+    h, states = _simple_rnn_forward(_project(x, kernel, bias), h0, recurrent_kernel)
+
+    def grad(d_states, d_h):
+        dh0, dz = _simple_rnn_backward(states, _zeros_if_none(d_states, states),
+                                       _zeros_if_none(d_h, h), recurrent_kernel)
+        dx, dkernel, dbias = _input_gradients(x, dz, kernel)
+        return dx, dh0, dkernel, _flat_matmul(_previous(h0, states), dz), dbias
+
+    return (states, h), grad
+
+
+@_compiled
+def _lstm_forward(inputs, h0, c0, recurrent_kernel):
+    def step(t, h, c):
+        z = inputs[t] + tf.matmul(h, recurrent_kernel)
+        i, f, g, o = tf.split(z, 4, axis=1)
+        i, f, g, o = tf.sigmoid(i), tf.sigmoid(f), tf.tanh(g), tf.sigmoid(o)
+        c = f * c + i * g
+        h = o * tf.tanh(c)
+        return h, c, h, c, tf.concat([i, f, g, o], axis=1)
+    return _scan(step, (h0, c0), tf.shape(inputs)[0], outputs=3)
+
+
+@_compiled
+def _lstm_backward(cells, gates, c0, d_states, d_h, d_c, recurrent_kernel):
+    previous_cells = _previous(c0, cells)
+
+    def step(t, dh, dc):
+        i, f, g, o = tf.split(gates[t], 4, axis=1)
+        tanh_c = tf.tanh(cells[t])
+        dh = dh + d_states[t]
+        dc = dc + dh * o * (1.0 - tf.square(tanh_c))
+        dpre = tf.concat([dc * g * i * (1.0 - i), dc * previous_cells[t] * f * (1.0 - f),
+                          dc * i * (1.0 - tf.square(g)), dh * tanh_c * o * (1.0 - o)], axis=1)
+        return tf.matmul(dpre, recurrent_kernel, transpose_b=True), dc * f, dpre
+    return _scan(step, (d_h, d_c), tf.shape(cells)[0], outputs=1, reverse=True)
+
+
+@tf.custom_gradient
+def _lstm(x, h0, c0, kernel, recurrent_kernel, bias):
+    """Keras' LSTM (gates i, f, c, o; sigmoid gates, tanh cell). Returns (states, h_T, c_T)."""
+    h, c, states, cells, gates = _lstm_forward(_project(x, kernel, bias), h0, c0,
+                                               recurrent_kernel)
+
+    def grad(d_states, d_h, d_c):
+        dh0, dc0, dz = _lstm_backward(cells, gates, c0, _zeros_if_none(d_states, states),
+                                      _zeros_if_none(d_h, h), _zeros_if_none(d_c, c),
+                                      recurrent_kernel)
+        dx, dkernel, dbias = _input_gradients(x, dz, kernel)
+        return dx, dh0, dc0, dkernel, _flat_matmul(_previous(h0, states), dz), dbias
+
+    return (states, h, c), grad
+
+
+@_compiled
+def _gru_forward(inputs, h0, recurrent_kernel, recurrent_bias):
+    def step(t, h):
+        x_z, x_r, x_h = tf.split(inputs[t], 3, axis=1)
+        r_z, r_r, r_h = tf.split(tf.matmul(h, recurrent_kernel) + recurrent_bias, 3, axis=1)
+        z, r = tf.sigmoid(x_z + r_z), tf.sigmoid(x_r + r_r)
+        candidate = tf.tanh(x_h + r * r_h)
+        h = z * h + (1.0 - z) * candidate
+        return h, h, tf.concat([z, r, candidate, r_h], axis=1)
+    return _scan(step, (h0,), tf.shape(inputs)[0], outputs=2)
+
+
+@_compiled
+def _gru_backward(previous, gates, d_states, d_h, recurrent_kernel):
+    def step(t, dh):
+        z, r, candidate, r_h = tf.split(gates[t], 4, axis=1)
+        dh = dh + d_states[t]
+        d_candidate = dh * (1.0 - z) * (1.0 - tf.square(candidate))
+        d_z = dh * (previous[t] - candidate) * z * (1.0 - z)
+        d_r = d_candidate * r_h * r * (1.0 - r)
+        d_recurrent = tf.concat([d_z, d_r, d_candidate * r], axis=1)
+        dh_previous = dh * z + tf.matmul(d_recurrent, recurrent_kernel, transpose_b=True)
+        return dh_previous, tf.concat([d_z, d_r, d_candidate], axis=1), d_recurrent
+    return _scan(step, (d_h,), tf.shape(gates)[0], outputs=2, reverse=True)
+
+
+@tf.custom_gradient
+def _gru(x, h0, kernel, recurrent_kernel, bias):
+    """Keras' GRU with ``reset_after=True`` (gates z, r, h; bias (2, 3 units): input and
+    recurrent). Returns (states, h_T)."""
+    h, states, gates = _gru_forward(_project(x, kernel, bias[0]), h0, recurrent_kernel, bias[1])
+
+    def grad(d_states, d_h):
+        previous = _previous(h0, states)
+        dh0, d_inputs, d_recurrent = _gru_backward(
+            previous, gates, _zeros_if_none(d_states, states), _zeros_if_none(d_h, h),
+            recurrent_kernel)
+        dx, dkernel, dbias_input = _input_gradients(x, d_inputs, kernel)
+        dbias = tf.stack([dbias_input, tf.reduce_sum(d_recurrent, axis=[0, 1])])
+        return dx, dh0, dkernel, _flat_matmul(previous, d_recurrent), dbias
+
+    return (states, h), grad
+
+
+# ------------------------------------------------------------------------------------------
+# layers
+# ------------------------------------------------------------------------------------------
+
+class _CpuKernel:
+    """Mixin: ``inner_loop`` runs the CPU kernel where it applies, Keras' code elsewhere.
+
+    ``cpu_kernel``: use the kernel where it applies (``None``: this class's entry in
+    :data:`CPU_KERNEL_BY_DEFAULT`); saved in the layer's config.
+    """
+
+    _kernel = None  # the function above for this cell
+
+    def __init__(self, *args, cpu_kernel: bool | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.cpu_kernel = (CPU_KERNEL_BY_DEFAULT[type(self).__name__] if cpu_kernel is None
+                           else bool(cpu_kernel))
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "cpu_kernel": self.cpu_kernel}
+
+    def inner_loop(self, sequences, initial_state, mask, training=False):
+        """What Keras' ``inner_loop`` returns: (last output (batch, units), outputs (batch,
+        time, units) — or (batch, 1, units) without ``return_sequences`` — final states)."""
+        if isinstance(mask, (list, tuple)):
+            mask = mask[0]
+        if not uses_cpu_kernel(self, mask):
+            return super().inner_loop(sequences, initial_state, mask, training=training)
+        if not isinstance(initial_state, (list, tuple)):
+            initial_state = [initial_state]
+        dtype = sequences.dtype
+        if training and self.cell.dropout:
+            keep = self.cell.get_dropout_mask(sequences[:, 0, :])
+            sequences = sequences * keep[:, None, :]
+        x = tf.transpose(sequences, [1, 0, 2])
+        if self.go_backwards:
+            x = tf.reverse(x, axis=[0])
+        weights = [tf.cast(w, dtype) for w in (self.cell.kernel, self.cell.recurrent_kernel,
+                                               self.cell.bias)]
+        states, *final = type(self)._kernel(x, *[tf.cast(s, dtype) for s in initial_state],
+                                            *weights)
+        last = states[-1]
+        outputs = (tf.transpose(states, [1, 0, 2]) if self.return_sequences
+                   else last[:, None, :])
+        return last, outputs, list(final)
+
+
+@keras.saving.register_keras_serializable(package="course_lib")
+class SimpleRNN(_CpuKernel, keras.layers.SimpleRNN):
+    """``keras.layers.SimpleRNN`` with the CPU kernel of :mod:`course_lib.recurrent`."""
+
+    _kernel = staticmethod(_simple_rnn)
+
+
+@keras.saving.register_keras_serializable(package="course_lib")
+class LSTM(_CpuKernel, keras.layers.LSTM):
+    """``keras.layers.LSTM`` with the CPU kernel of :mod:`course_lib.recurrent` (cuDNN on a
+    GPU, as Keras)."""
+
+    _kernel = staticmethod(_lstm)
+
+
+@keras.saving.register_keras_serializable(package="course_lib")
+class GRU(_CpuKernel, keras.layers.GRU):
+    """``keras.layers.GRU`` with the CPU kernel of :mod:`course_lib.recurrent` (cuDNN on a GPU,
+    as Keras)."""
+
+    _kernel = staticmethod(_gru)
+
+
+LAYERS = {"simple_rnn": SimpleRNN, "lstm": LSTM, "gru": GRU}
