@@ -85,24 +85,25 @@ def build(shape: str, use_cudnn: str | bool = "auto", layers: str = "course"
     from course_lib.models import RECURRENT_LAYERS, recurrent_layer
 
     cell, units, length, width = SHAPES[shape]
-    if layers != "course":
-        module = keras.layers if layers == "keras" else recurrent
-        forced = {} if layers == "keras" else {"cpu_kernel": True}
+    module = keras.layers if layers == "keras" else recurrent
+    forced = {"cpu_kernel": True} if layers == "kernel" else {}
 
-        def recurrent_layer(cell, units, **kwargs):  # noqa: F811 - the chosen class instead
-            return getattr(module, RECURRENT_LAYERS[cell])(units, **forced, **kwargs)
+    def layer(**kwargs):
+        if layers == "course":
+            return recurrent_layer(cell, units, **kwargs)
+        return getattr(module, RECURRENT_LAYERS[cell])(units, **forced, **kwargs)
     rng = np.random.default_rng(0)
     n = 16 * BATCH
     extra = {} if cell == "simple_rnn" else {"use_cudnn": use_cudnn}
     if shape == "char_lm":
         inputs = keras.Input((length,), dtype="int32")
         x = keras.layers.Embedding(width, 32)(inputs)
-        x = recurrent_layer(cell, units, return_sequences=True, **extra)(x)
+        x = layer(return_sequences=True, **extra)(x)
         model = keras.Model(inputs, keras.layers.Dense(width)(x))
         data = rng.integers(0, width, size=(n, length + 1)).astype("int32")
         return model, data[:, :-1], data[:, 1:]
     inputs = keras.Input((length, width))
-    x = recurrent_layer(cell, units, **extra)(inputs)
+    x = layer(**extra)(inputs)
     model = keras.Model(inputs, keras.layers.Dense(1)(x))
     return model, rng.normal(size=(n, length, width)).astype("float32"), rng.normal(
         size=(n, 1)).astype("float32")
