@@ -23,13 +23,8 @@ $(STAMP): requirements.txt pyproject.toml
 lab: $(STAMP)  ## install everything and open the course in JupyterLab
 	$(BIN)/jupyter lab notebooks/ $$([ "$$(id -u)" = 0 ] && echo --allow-root)
 
-# pytest-xdist: TEST_WORKERS processes; --dist loadscope keeps each notebook's cells (and each test
-# module) in one process, in order. One process alone leaves a core idle most of the time.
-TEST_WORKERS ?= 2
-
 test: $(STAMP)  ## unit tests + every notebook (nbval), fast profile unless COURSE_PROFILE is set
-	COURSE_PROFILE=$${COURSE_PROFILE:-fast} $(BIN)/python -m pytest --nbval-lax --nbval-current-env \
-	  -n $(TEST_WORKERS) --dist loadscope tests notebooks
+	COURSE_PROFILE=$${COURSE_PROFILE:-fast} $(BIN)/python -m pytest --nbval-lax --nbval-current-env tests notebooks
 
 test-compat:  ## maintainers: unit tests + notebook 01 in a Colab-like (3.13) and a floor (3.10) env
 	tools/test_compat.sh colab
