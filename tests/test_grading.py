@@ -300,15 +300,16 @@ EXPECTED = {  # student -> {exercise: (points, status, words in the reason)}
 
 # These change the grader's or the library's files. grade_one puts such files back and blames
 # the submission that just finished, so they are graded one at a time, apart from the others
-# (which run two at a time, as `make grade JOBS=2` does: most of their time is waiting).
+# (which run two at a time, as `make grade JOBS=2` does). Each group writes its own CSV.
 TAMPERING = ("tamper", "rewrites_library")
+CSV_NAMES = ("grades.csv", "tampering.csv")  # the others', the tampering ones'
 
 
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
     root, out = tmp_path_factory.mktemp("submissions"), tmp_path_factory.mktemp("out")
     alone = tmp_path_factory.mktemp("tampering")
-    for csv_name in ("grades.csv", "tampering.csv"):
+    for csv_name in CSV_NAMES:
         (out / csv_name).write_text("an earlier run's grades\n")
     pids = {name: out / f"{name}.pid" for name in ("detached", "daemon")}
     hostile = {"tamper": _tamper(out / "tampering.csv"), "detached": _detached(pids["detached"]),
@@ -356,7 +357,7 @@ def test_each_robustness_submission_gets_its_documented_score(graded, student):
 def test_csv_has_one_row_per_student_and_exercise_and_feedback_per_student(graded):
     _, out, _ = graded
     tables = {}
-    for csv_name in ("grades.csv", "tampering.csv"):  # the tamperer's "hacked" is overwritten
+    for csv_name in CSV_NAMES:  # the tamperer's "hacked" is overwritten
         with open(out / csv_name, newline="") as handle:
             tables[csv_name] = list(csv.DictReader(handle))
         assert list(tables[csv_name][0]) == list(grade.FIELDS)
