@@ -168,11 +168,13 @@ def contender_table(results: Sequence[Contender], metric_name: str, latency_labe
 
 
 def median_seconds(run: Callable[[], object], repeats: int = 3, min_seconds: float = 0.0,
-                   max_repeats: int = 100) -> float:
-    """Median wall time of ``run()`` after one untimed warm-up call, over at least ``repeats``
-    calls — and, for quick calls, more (up to ``max_repeats``) until ``min_seconds`` of timed
-    calls have accumulated, so that short measurements are not one noisy sample."""
-    run()
+                   max_repeats: int = 100, warm_up: bool = True) -> float:
+    """Median wall time of ``run()`` after one untimed warm-up call (unless ``warm_up`` is
+    False), over at least ``repeats`` calls — and, for quick calls, more (up to
+    ``max_repeats``) until ``min_seconds`` of timed calls have accumulated, so that short
+    measurements are not one noisy sample."""
+    if warm_up:
+        run()
     times: list[float] = []
     while len(times) < repeats or (sum(times) < min_seconds and len(times) < max_repeats):
         started = time.perf_counter()
@@ -202,19 +204,10 @@ def memory_stats_device() -> str | None:
     return device
 
 
-def forward_backward_cost(layer: keras.layers.Layer, inputs: np.ndarray,
-                          repeats: int = 3, min_seconds: float = 0.25) -> PassCost:
-    """Time and peak extra memory of the gradient of ``sum(layer(inputs))`` with respect to the
-    layer's weights and its inputs, compiled with ``tf.function``.
-
-    Args:
-        inputs: (batch, time, features) float32.
-
-    Returns:
-        median seconds over ``repeats`` passes, or more for passes shorter than
-        ``min_seconds`` in total (after a traced warm-up pass), and the peak
-        memory allocated during one pass above what was allocated before it.
-    """
+def _gradient_pass(layer: keras.layers.Layer, inputs: np.ndarray) -> Callable[[], None]:
+    """A call that computes (and waits for) the gradient of ``sum(layer(inputs))`` with respect
+    to the layer's weights and its inputs (batch, time, features), compiled with
+    ``tf.function``; the first call traces it."""
     x = tf.constant(inputs)
     layer(x)  # build
 
@@ -229,27 +222,66 @@ def forward_backward_cost(layer: keras.layers.Layer, inputs: np.ndarray,
         for gradient in gradients(x):
             gradient.numpy()  # wait for the result
 
-    seconds = median_seconds(run, repeats, min_seconds)
+    return run
+
+
+def _peak_bytes(run: Callable[[], None]) -> int | None:
+    """Peak memory allocated during one ``run()`` above what was allocated before it (None
+    where the device keeps no allocator statistics)."""
     device = memory_stats_device()
     if device is None:
-        return PassCost(seconds, None)
+        return None
     tf.config.experimental.reset_memory_stats(device)
     before = tf.config.experimental.get_memory_info(device)["current"]
     run()
-    return PassCost(seconds, tf.config.experimental.get_memory_info(device)["peak"] - before)
+    return tf.config.experimental.get_memory_info(device)["peak"] - before
+
+
+def forward_backward_cost(layer: keras.layers.Layer, inputs: np.ndarray,
+                          repeats: int = 3, min_seconds: float = 0.25) -> PassCost:
+    """Time and peak extra memory of the gradient of ``sum(layer(inputs))`` with respect to the
+    layer's weights and its inputs, compiled with ``tf.function``.
+
+    Args:
+        inputs: (batch, time, features) float32.
+
+    Returns:
+        median seconds over ``repeats`` passes, or more for passes shorter than
+        ``min_seconds`` in total (after a traced warm-up pass), and the peak
+        memory allocated during one pass above what was allocated before it.
+    """
+    run = _gradient_pass(layer, inputs)
+    return PassCost(median_seconds(run, repeats, min_seconds), _peak_bytes(run))
 
 
 def scaling_curves(layers: dict[str, Callable[[], keras.layers.Layer]], lengths: Sequence[int],
-                   batch: int, features: int, repeats: int = 3,
-                   seed: int = 0) -> dict[str, dict[int, PassCost]]:
-    """:func:`forward_backward_cost` of each layer (a fresh one per length) on random inputs
-    (batch, length, features), for every length."""
+                   batch: int, features: int, repeats: int = 3, seed: int = 0,
+                   min_seconds: float = 0.05) -> dict[str, dict[int, PassCost]]:
+    """Time and peak extra memory of one forward + backward pass (as in
+    :func:`forward_backward_cost`) of each layer (a fresh one per length) on random inputs
+    (batch, length, features), for every length.
+
+    The passes are timed in ``repeats`` rounds that take turns over every length and layer,
+    and each pass's time is its fastest round's (a round of a quick pass is the median of as
+    many calls as fill ``min_seconds``). Load from elsewhere on a shared machine only ever
+    slows a pass down, so a moment of it spoils one round of a few points, which the minimum
+    discards, instead of bending one curve.
+    """
     rng = np.random.default_rng(seed)
-    curves: dict[str, dict[int, PassCost]] = {name: {} for name in layers}
+    passes: dict[tuple[str, int], Callable[[], None]] = {}
     for length in lengths:
         inputs = rng.normal(size=(batch, length, features)).astype("float32")
         for name, make_layer in layers.items():
-            curves[name][length] = forward_backward_cost(make_layer(), inputs, repeats)
+            passes[name, length] = _gradient_pass(make_layer(), inputs)
+            passes[name, length]()  # trace and warm up
+    fastest = dict.fromkeys(passes, math.inf)
+    for _ in range(repeats):
+        for key, run in passes.items():
+            fastest[key] = min(fastest[key],
+                               median_seconds(run, 1, min_seconds, warm_up=False))
+    curves: dict[str, dict[int, PassCost]] = {name: {} for name in layers}
+    for (name, length), run in passes.items():
+        curves[name][length] = PassCost(fastest[name, length], _peak_bytes(run))
     return curves
 
 

@@ -40,6 +40,11 @@ if importlib.util.find_spec("course_lib") is None:
             " course_lib-<version>-py3-none-any.whl to the Files pane and run this cell again.")
     importlib.invalidate_caches()
 
+# Section 6 measures memory. On a CPU, TensorFlow keeps allocator statistics only with its BFC
+# allocator, chosen when TensorFlow starts; only some CPUs get it by default (those where
+# TensorFlow turns oneDNN on), so ask for it here, before keras imports TensorFlow.
+os.environ.setdefault("TF_CPU_ALLOCATOR_USE_BFC", "true")
+
 import json
 
 import keras
@@ -393,9 +398,10 @@ transformer_curve = by_name["transformer"].history["exact_match"]
 for contender in ("attention_rnn", "transformer", "tcn"):
     runtime.report(f"dates_exact_match_{contender}", by_name[contender].metric)
 tcn_curve = by_name["tcn"].history["exact_match"]
-# floors that say each model learnt the task (measured, fast: 1.000 and 0.491; a random
-# output is never an exact date)
-assert by_name["attention_rnn"].metric >= 0.9 and by_name["tcn"].metric >= 0.4
+# floors that say each model learnt the task (a random output is never an exact date). The
+# TCN's score at its edge-of-stable rate swings between machines and seeds: fast profile, seeds
+# 42 and 1-5 on one machine: 0.36-0.69 (and 0.49 for seed 42 on another), after ~0.04 at epoch 1
+assert by_name["attention_rnn"].metric >= 0.9 and by_name["tcn"].metric >= 0.25
 # The small-budget picture. With the full profile's budget all three approach the ceiling, so
 # these are claimed for the fast profile only; each run prints which of them hold.
 small_budget = {
@@ -443,16 +449,16 @@ assert beam_exact >= greedy_exact - 0.02
 #
 # With the width $d$ written out (Vaswani et al., 2017, Table 1): a recurrent layer does $O(T \cdot d^2)$ work in $O(T)$ sequential steps, and information from position 1 needs $O(T)$ steps to reach position $T$; self-attention does $O(T^2 \cdot d)$ work in $O(1)$ sequential steps, with a path of length $O(1)$ between any two positions. So in FLOPs attention is the *cheaper* of the two while $T < d$, and the quadratic term wins only beyond. Wall-clock time adds constant factors that FLOPs ignore: the LSTM's $T$ small steps each pay a fixed overhead, and attention's few big matrix products run near the machine's peak. That is why, on this CPU, attention stays the faster of the two far beyond $T = d = 64$ (the measurements below).
 #
-# `comparison.scaling_curves` times one forward + backward pass (compiled with `tf.function`) of one layer of each kind, at equal width 64, on random inputs of growing length, and reads the peak memory the pass allocates from TensorFlow's allocator statistics:
+# `comparison.scaling_curves` times one forward + backward pass (compiled with `tf.function`) of one layer of each kind, at equal width 64, on random inputs of growing length, and reads the peak memory the pass allocates from TensorFlow's allocator statistics. It times every pass in three rounds that take turns over all lengths and both layers, and keeps each pass's fastest round: load from elsewhere on the machine only ever slows a pass, so a busy moment spoils one round of a few points, which the minimum discards, instead of bending one curve:
 
 # %%
 assert comparison.memory_stats_device() is not None, (
     "TensorFlow keeps no memory statistics in this kernel: restart it and run the notebook from "
-    "the top (the first cell sets TF_CPU_ALLOCATOR_USE_BFC before TensorFlow starts)")
+    "the top (the setup cell sets TF_CPU_ALLOCATOR_USE_BFC before TensorFlow starts)")
 scaling = comparison.scaling_curves(
     {"LSTM (64 units)": lambda: keras.layers.LSTM(64, return_sequences=True),
      "transformer block (d=64, 4 heads)": lambda: transformer.TransformerEncoderBlock(64, 4, 128)},
-    CONFIG["lengths"], batch=CONFIG["scaling_batch"], features=64, repeats=2)
+    CONFIG["lengths"], batch=CONFIG["scaling_batch"], features=64, repeats=3)
 print(f"{'T':>6}" + "".join(f"{name:>36}" for name in scaling))
 for length in CONFIG["lengths"]:
     print(f"{length:>6}" + "".join(
@@ -487,7 +493,7 @@ print(f"attention time / LSTM time: {time_ratio[shortest]:.2f} at T={shortest}, 
       f"memory at T={longest_length}: {memory_ratio:.0f}x the LSTM's")
 assert slopes[lstm_name]["memory"] < 1.3 and slopes[attention_name]["memory"] > 1.6
 # wall-clock time is noisy on a shared CPU: compare the exponents fitted on the longest lengths,
-# where the T^2 term dominates (stored run: 1.74 against 1.20), not two single timings
+# where the T^2 term dominates (stored run: 1.78 against 1.18), not two single timings
 assert slopes[attention_name]["time"] > slopes[lstm_name]["time"] + 0.25, slopes
 
 # %% [markdown]

@@ -105,6 +105,18 @@ def test_median_seconds_repeats_quick_calls_until_enough_time_is_measured():
     calls.clear()
     comparison.median_seconds(lambda: calls.append(1), repeats=3)
     assert len(calls) == 4
+    calls.clear()
+    comparison.median_seconds(lambda: calls.append(1), repeats=3, warm_up=False)
+    assert len(calls) == 3
+
+
+def test_scaling_curves_keep_each_pass_fastest_round(monkeypatch):
+    rounds = iter([5.0, 7.0, 2.0, 9.0, 4.0, 1.0])  # round 1: (4, 8), round 2: (4, 8), ...
+    monkeypatch.setattr(comparison, "median_seconds", lambda *args, **kwargs: next(rounds))
+    curves = comparison.scaling_curves(
+        {"block": lambda: transformer.TransformerEncoderBlock(8, 2, 16)}, [4, 8], batch=1,
+        features=8, repeats=3)
+    assert {n: cost.seconds for n, cost in curves["block"].items()} == {4: 2.0, 8: 1.0}
 
 
 def test_compare_cells_reports_params_throughput_and_validation():
