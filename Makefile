@@ -23,8 +23,17 @@ $(STAMP): requirements.txt pyproject.toml
 lab: $(STAMP)  ## install everything and open the course in JupyterLab
 	$(BIN)/jupyter lab notebooks/ $$([ "$$(id -u)" = 0 ] && echo --allow-root)
 
-test: $(STAMP)  ## unit tests + every notebook (nbval), fast profile unless COURSE_PROFILE is set
-	COURSE_PROFILE=$${COURSE_PROFILE:-fast} $(BIN)/python -m pytest --nbval-lax --nbval-current-env tests notebooks
+# The unit tests run in TEST_WORKERS pytest-xdist processes (--dist loadscope keeps each module,
+# and so each module-scoped fixture, in one process); the notebooks then run alone, one after the
+# other, because several of them time things and assert on the ratios (a second process on the
+# same cores bends those). Both parts always run; make fails when either failed.
+TEST_WORKERS ?= 2
+
+test: $(STAMP)  ## unit tests (in parallel), then every notebook (nbval, serial); fast profile unless COURSE_PROFILE is set
+	export COURSE_PROFILE=$${COURSE_PROFILE:-fast}; \
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadscope tests; unit=$$?; \
+	$(BIN)/python -m pytest --nbval-lax --nbval-current-env notebooks; notebooks=$$?; \
+	test $$unit = 0 && test $$notebooks = 0
 
 test-compat:  ## maintainers: unit tests + notebook 01 in a Colab-like (3.13) and a floor (3.10) env
 	tools/test_compat.sh colab
