@@ -188,6 +188,7 @@ def measure_shape(shape: str, settings=tuple(SETTINGS), rounds: int = 5,
                   peer: str | None = None) -> list[Measurement]:
     """Every setting (and on a GPU every kernel, with ``peer="torch"`` PyTorch too) on one
     shape, timed in interleaved rounds."""
+    from course_lib.comparison import interleaved_rounds
     from course_lib.runtime import gpu_names
 
     variants = {name: _prepared(shape, SETTINGS[name], layers=LAYERS.get(name, "course"))
@@ -199,10 +200,8 @@ def measure_shape(shape: str, settings=tuple(SETTINGS), rounds: int = 5,
     chosen = {name: variant[3] for name, variant in variants.items()}
     if peer == "torch":
         epochs[PEER], chosen[PEER] = _torch_epoch(shape), ""
-    rates = {name: [] for name in epochs}
-    for _ in range(rounds):
-        for name, epoch in epochs.items():
-            rates[name].append(_epoch_rate(epoch))
+    rates = interleaved_rounds({name: lambda epoch=epoch: _epoch_rate(epoch)
+                                for name, epoch in epochs.items()}, rounds)
     plain = statistics.median(rates[settings[0]])
     return [Measurement(shape, name, statistics.median(rates[name]),
                         statistics.median(rates[name]) / plain, chosen[name])

@@ -17,6 +17,7 @@ import math
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 import keras
 import numpy as np
@@ -24,10 +25,12 @@ import tensorflow as tf
 
 from course_lib.training import EpochTimer
 
+K = TypeVar("K")
+
 __all__ = [
     "Contender", "compare_contenders", "compare_cells", "EpochMetric", "contender_table",
-    "median_seconds", "PassCost", "memory_stats_device", "forward_backward_cost",
-    "scaling_curves", "loglog_slope", "StreamingCost", "streaming_costs",
+    "median_seconds", "interleaved_rounds", "PassCost", "memory_stats_device",
+    "forward_backward_cost", "scaling_curves", "loglog_slope", "StreamingCost", "streaming_costs",
 ]
 
 
@@ -183,6 +186,18 @@ def median_seconds(run: Callable[[], object], repeats: int = 3, min_seconds: flo
     return float(np.median(times))
 
 
+def interleaved_rounds(measurements: Mapping[K, Callable[[], float]],
+                       rounds: int) -> dict[K, list[float]]:
+    """Each measurement's values over ``rounds`` rounds, every round taking every measurement in
+    turn: load from elsewhere on the machine then falls on all of them alike instead of on
+    whichever happened to run at that moment."""
+    values: dict[K, list[float]] = {key: [] for key in measurements}
+    for _ in range(rounds):
+        for key, measure in measurements.items():
+            values[key].append(measure())
+    return values
+
+
 # ------------------------------------------------------------------------------------------------
 # cost of one training pass against sequence length
 # ------------------------------------------------------------------------------------------------
@@ -274,14 +289,12 @@ def scaling_curves(layers: dict[str, Callable[[], keras.layers.Layer]], lengths:
         for name, make_layer in layers.items():
             passes[name, length] = _gradient_pass(make_layer(), inputs)
             passes[name, length]()  # trace and warm up
-    fastest = dict.fromkeys(passes, math.inf)
-    for _ in range(repeats):
-        for key, run in passes.items():
-            fastest[key] = min(fastest[key],
-                               median_seconds(run, 1, min_seconds, warm_up=False))
+    seconds = interleaved_rounds(
+        {key: lambda run=run: median_seconds(run, 1, min_seconds, warm_up=False)
+         for key, run in passes.items()}, repeats)
     curves: dict[str, dict[int, PassCost]] = {name: {} for name in layers}
     for (name, length), run in passes.items():
-        curves[name][length] = PassCost(fastest[name, length], _peak_bytes(run))
+        curves[name][length] = PassCost(min(seconds[name, length]), _peak_bytes(run))
     return curves
 
 

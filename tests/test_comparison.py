@@ -110,6 +110,13 @@ def test_median_seconds_repeats_quick_calls_until_enough_time_is_measured():
     assert len(calls) == 3
 
 
+def test_interleaved_rounds_take_every_measurement_in_turn():
+    calls = []
+    values = comparison.interleaved_rounds(
+        {"a": lambda: calls.append("a") or 1.0, "b": lambda: calls.append("b") or 2.0}, 3)
+    assert calls == ["a", "b"] * 3 and values == {"a": [1.0] * 3, "b": [2.0] * 3}
+
+
 def test_scaling_curves_keep_each_pass_fastest_round(monkeypatch):
     rounds = iter([5.0, 7.0, 2.0, 9.0, 4.0, 1.0])  # round 1: (4, 8), round 2: (4, 8), ...
     monkeypatch.setattr(comparison, "median_seconds", lambda *args, **kwargs: next(rounds))
