@@ -254,10 +254,12 @@ half_over_full = half_cost.seconds / full_cost.seconds
 print(f"one forward + backward pass of an LSTM(128), T=100, batch 32, on this CPU: float32 "
       f"{full_cost.seconds * 1000:.0f} ms, mixed_float16 {half_cost.seconds * 1000:.0f} ms "
       f"({half_over_full:.1f}x)")
-assert half_over_full > 1, half_over_full
+# never a real speed-up on a CPU; measured 0.9x-1.9x across the machines this course runs on
+# (1.9x where TensorFlow uses oneDNN; 0.88x-1.6x in five runs on a CPU where it does not)
+assert half_over_full > 0.7, half_over_full
 
 # %% [markdown]
-# On this CPU, mixed precision is **slower** (the ratio is printed): TensorFlow's CPU kernels have no fast float16 path here (the oneDNN log line above says it falls back to the generic implementation), and the casts between float16 and float32 cost extra. The LSTM stays cuDNN-eligible under the policy (the report above checks the layer's arguments; the dtype is not among cuDNN's conditions), so on a GPU the fused kernel runs in float16. Use mixed precision on GPUs and TPUs, never as a CPU optimisation. (No GPU here, so no GPU timing; `make gpu-check` measures the cuDNN rows when one is available.)
+# On a CPU, mixed precision buys **no speed** (this run's ratio is printed; more than 0.7, asserted): TensorFlow's CPU kernels have no fast float16 path, and the casts between float16 and float32 cost extra. Across the machines this course was run on, the float16 pass took from about 0.9× to 1.9× the float32 one: about the same where TensorFlow runs its generic kernels, nearly twice as long where it uses oneDNN. The LSTM stays cuDNN-eligible under the policy (the report above checks the layer's arguments; the dtype is not among cuDNN's conditions), so on a GPU the fused kernel runs in float16. Use mixed precision on GPUs and TPUs, never as a CPU optimisation. (No GPU here, so no GPU timing; `make gpu-check` measures the cuDNN rows when one is available.)
 #
 # ## 5 · Shipping a streaming model
 #
