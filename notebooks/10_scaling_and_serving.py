@@ -259,7 +259,7 @@ print(f"one forward + backward pass of an LSTM(128), T=100, batch 32, on this CP
 assert half_over_full > 0.7, half_over_full
 
 # %% [markdown]
-# On a CPU, mixed precision buys **no speed** (this run's ratio is printed; more than 0.7, asserted): TensorFlow's CPU kernels have no fast float16 path, and the casts between float16 and float32 cost extra. Across the machines this course was run on, the float16 pass took from about 0.9× to 1.9× the float32 one: about the same where TensorFlow runs its generic kernels, nearly twice as long where it uses oneDNN. The LSTM stays cuDNN-eligible under the policy (the report above checks the layer's arguments; the dtype is not among cuDNN's conditions), so on a GPU the fused kernel runs in float16. Use mixed precision on GPUs and TPUs, never as a CPU optimisation. (No GPU here, so no GPU timing; `make gpu-check` measures the cuDNN rows when one is available.)
+# On a CPU, mixed precision buys **no speed** (this run's ratio is printed; more than 0.7, asserted): TensorFlow's CPU kernels have no fast float16 path, and the casts between float16 and float32 cost extra. Across the machines this course was run on, the float16 pass took from about 0.9× to 1.9× the float32 one: 0.9× to 1.6× where TensorFlow runs its generic kernels, 1.9× where it uses oneDNN. The LSTM stays cuDNN-eligible under the policy (the report above checks the layer's arguments; the dtype is not among cuDNN's conditions), so on a GPU the fused kernel runs in float16. Use mixed precision on GPUs and TPUs, never as a CPU optimisation. (No GPU here, so no GPU timing; `make gpu-check` measures the cuDNN rows when one is available.)
 #
 # ## 5 · Shipping a streaming model
 #
