@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 __all__ = [
     "PROFILES", "PROFILE_ENV", "ProfileError", "set_seed", "gpu_names", "DEFAULT_PROFILE",
-    "get_profile", "in_colab", "device_report", "quiet_new_model_tracing", "setup",
+    "get_profile", "in_colab", "cpu_cores", "device_report", "quiet_new_model_tracing", "setup",
     "RESULT_PREFIX", "format_result", "parse_result", "report", "CudnnReport",
     "cudnn_eligibility",
 ]
@@ -71,6 +71,15 @@ def in_colab() -> bool:
     return "google.colab" in sys.modules or "COLAB_RELEASE_TAG" in os.environ
 
 
+def cpu_cores() -> int:
+    """The CPU cores this process may run on: fewer than the machine's when it is pinned to
+    some of them (``taskset``, a container's CPU set, the test suite's workers), which is what
+    TensorFlow sizes its thread pools by."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
 def device_report() -> dict[str, str]:
     """Versions and hardware as a flat dict of strings (printed by :func:`setup`)."""
     import keras
@@ -78,14 +87,14 @@ def device_report() -> dict[str, str]:
 
     import course_lib
 
-    gpus = gpu_names()
+    gpus, cores = gpu_names(), cpu_cores()
     return {
         "course_lib": course_lib.__version__,
         "python": platform.python_version(),
         "tensorflow": tf.__version__,
         "keras": keras.__version__,
         "backend": keras.backend.backend(),
-        "device": f"GPU x{len(gpus)}" if gpus else f"CPU ({os.cpu_count()} cores)",
+        "device": f"GPU x{len(gpus)}" if gpus else f"CPU ({cores} core{'s' * (cores != 1)})",
         "colab": "yes" if in_colab() else "no",
     }
 

@@ -57,6 +57,22 @@ def test_device_report_names_versions_and_device():
     assert report["device"].startswith(("CPU", "GPU"))
 
 
+def test_cpu_cores_counts_only_the_cores_the_process_may_run_on():
+    import os
+
+    if not hasattr(os, "sched_setaffinity"):
+        pytest.skip("no CPU affinity on this platform")
+    allowed = os.sched_getaffinity(0)
+    assert runtime.cpu_cores() == len(allowed)
+    try:
+        os.sched_setaffinity(0, {min(allowed)})
+        assert runtime.cpu_cores() == 1
+        assert runtime.device_report()["device"] in ("CPU (1 core)",
+                                                     f"GPU x{len(runtime.gpu_names())}")
+    finally:
+        os.sched_setaffinity(0, allowed)
+
+
 def test_setup_prints_report_and_returns_profile(monkeypatch, capsys):
     monkeypatch.setenv(runtime.PROFILE_ENV, "fast")
     assert runtime.setup(seed=1) == "fast"
