@@ -325,16 +325,23 @@ class StreamingCost:
 
 
 def streaming_costs(models: Mapping[str, object], source_ids: np.ndarray, token_id: int,
-                    steps: int) -> dict[str, StreamingCost]:
+                    steps: int, turn: int = 64) -> dict[str, StreamingCost]:
     """Feed ``token_id`` to each model's ``step`` ``steps`` times from
     ``model.start_state(source_ids)`` and time every step.
 
-    The models take turns, one step each, so a burst of load on the machine slows all of them at
-    the same tokens instead of falsifying one model's curve. The first two steps of each model,
-    which compile the step, are run before timing starts. Works for any model with the decoding
-    protocol of :mod:`course_lib.decoding`; the state's size is the sum of its arrays' bytes (the
-    encoder output included, which is constant).
+    The models take turns, ``turn`` steps each, so a burst of load on the machine slows all of
+    them at about the same tokens instead of falsifying one model's curve. The turns are whole
+    blocks rather than single tokens because a model stepping right after another runs from a
+    cache the other has filled: one token each, a transformer's KV cache (megabytes by the
+    end of a long stream) made the RNN's and the TCN's constant per-token cost look 1.4-1.9x
+    higher at the end than at the start (measured on one and on two cores); alone, or in
+    blocks, it stays flat. The first two steps of each model, which compile the step, are run
+    before timing starts. Works for any model with the decoding protocol of
+    :mod:`course_lib.decoding`; the state's size is the sum of its arrays' bytes (the encoder
+    output included, which is constant).
     """
+    if turn < 1:
+        raise ValueError(f"turn must be at least 1 step, got {turn}")
     tokens = np.full(len(source_ids), token_id, np.int32)
     for model in models.values():
         warm = model.start_state(source_ids)
@@ -343,10 +350,11 @@ def streaming_costs(models: Mapping[str, object], source_ids: np.ndarray, token_
     states = {name: model.start_state(source_ids) for name, model in models.items()}
     seconds = {name: np.empty(steps) for name in models}
     state_bytes = {name: np.empty(steps, np.int64) for name in models}
-    for t in range(steps):
+    for first in range(0, steps, turn):
         for name, model in models.items():
-            started = time.perf_counter()
-            _, states[name] = model.step(tokens, states[name])
-            seconds[name][t] = time.perf_counter() - started
-            state_bytes[name][t] = sum(np.asarray(s).nbytes for s in states[name])
+            for t in range(first, min(first + turn, steps)):
+                started = time.perf_counter()
+                _, states[name] = model.step(tokens, states[name])
+                seconds[name][t] = time.perf_counter() - started
+                state_bytes[name][t] = sum(np.asarray(s).nbytes for s in states[name])
     return {name: StreamingCost(seconds[name], state_bytes[name]) for name in models}

@@ -90,6 +90,31 @@ def test_streaming_state_is_constant_for_an_rnn_and_grows_for_a_transformer():
     assert transformer_cost.growth(width=3) > 0
 
 
+class _Recorder:
+    """A model with the decoding protocol that records when it steps."""
+
+    def __init__(self, name: str, log: list):
+        self.name, self.log = name, log
+
+    def start_state(self, source_ids):
+        return (np.zeros(len(source_ids)),)
+
+    def step(self, tokens, state):
+        self.log.append(self.name)
+        return None, state
+
+
+def test_streaming_models_take_turns_in_blocks_of_steps():
+    log: list[str] = []
+    models = {name: _Recorder(name, log) for name in "ab"}
+    costs = comparison.streaming_costs(models, SOURCE, token_id=4, steps=5, turn=2)
+    timed = log[4:]  # after two untimed warm-up steps each
+    assert "".join(timed) == "aabbaabbab"
+    assert costs["a"].seconds.shape == costs["b"].seconds.shape == (5,)
+    with pytest.raises(ValueError, match="turn must be at least 1"):
+        comparison.streaming_costs(models, SOURCE, token_id=4, steps=5, turn=0)
+
+
 def test_scaling_curves_measure_every_length_with_a_fresh_layer():
     curves = comparison.scaling_curves(
         {"block": lambda: transformer.TransformerEncoderBlock(8, 2, 16)}, [4, 8], batch=1,
