@@ -17,25 +17,30 @@ inherit the pinning), and a notebook ran as fast beside another as alone.
 
 import os
 
+from course_lib.runtime import cpu_cores  # no TensorFlow: that must wait for the pinning
+
 os.environ.setdefault("COURSE_CHECKS_STRICT", "1")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("MPLBACKEND", "Agg")
 
 
+def pinning_applies(workers: int, cores: int) -> bool:
+    """Whether ``workers`` xdist processes get their own CPUs out of ``cores``: two or more
+    workers, at least a core each (more workers than cores would only add contention), and
+    ``COURSE_PIN_WORKERS`` not 0."""
+    return 2 <= workers <= cores and os.environ.get("COURSE_PIN_WORKERS") != "0"
+
+
 def pin_worker_to_cpus() -> set[int] | None:
     """Pin this xdist worker (``gw<i>`` of ``n``) to every ``n``-th CPU it may run on, starting
-    at the ``i``-th; returns the CPUs, or None when not a worker or when there are fewer CPUs
-    than workers (then pinning would only add contention). ``COURSE_PIN_WORKERS=0`` turns it
-    off."""
+    at the ``i``-th; returns the CPUs, or None when this is no worker or pinning does not
+    apply (:func:`pinning_applies`)."""
     worker = os.environ.get("PYTEST_XDIST_WORKER", "")
     count = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
-    if (not worker.startswith("gw") or count < 2 or os.environ.get("COURSE_PIN_WORKERS") == "0"
-            or not hasattr(os, "sched_setaffinity")):
+    if (not worker.startswith("gw") or not hasattr(os, "sched_setaffinity")
+            or not pinning_applies(count, cpu_cores())):
         return None
-    cpus = sorted(os.sched_getaffinity(0))
-    if len(cpus) < count:
-        return None
-    share = set(cpus[int(worker[2:]) % count::count])
+    share = set(sorted(os.sched_getaffinity(0))[int(worker[2:]) % count::count])
     os.sched_setaffinity(0, share)
     return share
 
@@ -83,10 +88,8 @@ def pytest_runtest_logreport(report):
 
 def _cores_per_notebook(config) -> int:
     """The CPU cores each notebook ran on: its worker's share when the workers were pinned."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    workers = getattr(config.option, "numprocesses", None) or 0
-    if (isinstance(workers, int) and 2 <= workers <= cores
-            and os.environ.get("COURSE_PIN_WORKERS") != "0"):
+    cores, workers = cpu_cores(), getattr(config.option, "numprocesses", None)
+    if isinstance(workers, int) and pinning_applies(workers, cores):
         return cores // workers
     return cores
 
