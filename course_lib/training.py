@@ -181,7 +181,9 @@ class EpochTimer(keras.callbacks.Callback):
 #: ``python -m course_lib.bench``: XLA helps SimpleRNN 64 and GRU/LSTM 128, and slows a
 #: 256-unit LSTM language model).
 XLA_MAX_RECURRENT_WEIGHTS = 100_000
-#: Training steps per call into the compiled graph on a CPU (fewer Python round trips).
+#: Training steps per call into the compiled graph on a CPU (fewer Python round trips), for all
+#: but the large recurrent steps of :data:`XLA_MAX_RECURRENT_WEIGHTS` (see
+#: :func:`choose_fast_path`).
 CPU_STEPS_PER_EXECUTION = 16
 
 
@@ -266,7 +268,11 @@ def choose_fast_path(model, data=None) -> FastPath:
     no cuDNN; XLA is used when every layer supports it, the sequences have one fixed length
     (XLA compiles the model again for every new input shape) and the recurrent steps are small
     (:data:`XLA_MAX_RECURRENT_WEIGHTS`). Steps per execution is
-    :data:`CPU_STEPS_PER_EXECUTION` on a CPU either way.
+    :data:`CPU_STEPS_PER_EXECUTION` on a CPU, except for those large recurrent steps: there it
+    is 1, because several steps per call put the whole training step inside a loop of its own,
+    which nests the recurrent layer's loop and its gradient, and that costs a large step more
+    than the Python overhead it saves (measured with ``python -m course_lib.bench --shapes
+    char_lm``: 16 steps per call 0.89x plain Keras in two runs, XLA 0.45x).
 
     Args:
         model: a built model (a functional model is; call a subclassed one once first).
@@ -279,19 +285,21 @@ def choose_fast_path(model, data=None) -> FastPath:
         return FastPath("GPU", "auto", 1, "cuDNN kernels for LSTM/GRU, XLA left to Keras")
     blocking = _layers_without_xla(model)
     largest = _largest_recurrent_kernel(model)
+    large = largest > XLA_MAX_RECURRENT_WEIGHTS
+    steps, one_step = ((1, f"; one step per call: the largest recurrent kernel has {largest:,} "
+                           f"weights (> {XLA_MAX_RECURRENT_WEIGHTS:,})") if large
+                       else (CPU_STEPS_PER_EXECUTION, ""))
     if blocking:
-        return FastPath("CPU", False, CPU_STEPS_PER_EXECUTION,
-                        f"XLA off: layer {blocking[0]!r} cannot be compiled by XLA", blocking[0])
+        return FastPath("CPU", False, steps, f"XLA off: layer {blocking[0]!r} cannot be "
+                        f"compiled by XLA{one_step}", blocking[0])
     if _varying_length(_input_shapes(model, data)):
-        reason = ("XLA off: the sequences vary in length and XLA would compile the model again "
-                  "for each new length" + ("" if data is not None else
-                                           " (pass data= if they do not)"))
-    elif largest > XLA_MAX_RECURRENT_WEIGHTS:
-        reason = (f"XLA off: the largest recurrent kernel has {largest:,} weights "
-                  f"(> {XLA_MAX_RECURRENT_WEIGHTS:,}), where XLA measured slower")
-    else:
-        return FastPath("CPU", True, CPU_STEPS_PER_EXECUTION, "XLA on, several steps per call")
-    return FastPath("CPU", False, CPU_STEPS_PER_EXECUTION, reason)
+        return FastPath("CPU", False, steps,
+                        "XLA off: the sequences vary in length and XLA would compile the model "
+                        "again for each new length" + ("" if data is not None else
+                                                       " (pass data= if they do not)") + one_step)
+    if large:
+        return FastPath("CPU", False, steps, f"XLA off{one_step}; both measured slower there")
+    return FastPath("CPU", True, steps, "XLA on, several steps per call")
 
 
 def _fast_path(model: keras.Model, data, overrides: dict, verbose: bool) -> FastPath:

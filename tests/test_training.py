@@ -73,13 +73,15 @@ def test_fast_path_on_a_cpu_compiles_small_recurrent_models_with_xla():
     assert "jit_compile=True" in str(path)
 
 
-def test_fast_path_leaves_xla_off_for_a_large_language_model_lstm():
+def test_fast_path_leaves_xla_and_multi_step_calls_off_for_a_large_language_model():
     from course_lib import models
 
     model = models.char_lm(vocab_size=65, units=256, cell="lstm")
     path = training.choose_fast_path(model, data=np.zeros((64, 100), "int32"))
-    assert path.jit_compile is False and path.steps_per_execution == 16
+    assert path.jit_compile is False and path.steps_per_execution == 1
     assert "294,912 weights" in path.reason  # (32 inputs + 256 units) x 256 units x 4 gates
+    varying = training.choose_fast_path(model)  # ids (batch, None): XLA off for two reasons
+    assert varying.steps_per_execution == 1 and "vary in length" in varying.reason
 
 
 def test_fast_path_uses_xla_only_for_sequences_of_one_length():
