@@ -286,9 +286,9 @@ def choose_fast_path(model, data=None) -> FastPath:
     blocking = _layers_without_xla(model)
     largest = _largest_recurrent_kernel(model)
     large = largest > XLA_MAX_RECURRENT_WEIGHTS
-    steps, one_step = ((1, f"; one step per call: the largest recurrent kernel has {largest:,} "
-                           f"weights (> {XLA_MAX_RECURRENT_WEIGHTS:,})") if large
-                       else (CPU_STEPS_PER_EXECUTION, ""))
+    steps = 1 if large else CPU_STEPS_PER_EXECUTION
+    one_step = (f"; one step per call: the largest recurrent kernel has {largest:,} weights "
+                f"(> {XLA_MAX_RECURRENT_WEIGHTS:,})") if large else ""
     if blocking:
         return FastPath("CPU", False, steps, f"XLA off: layer {blocking[0]!r} cannot be "
                         f"compiled by XLA{one_step}", blocking[0])
