@@ -108,38 +108,53 @@ def _zeros_if_none(gradient, like):
     return tf.zeros_like(like) if gradient is None else gradient
 
 
-def _scan(step, initial, time, outputs: int, reverse: bool = False):
-    """Run ``step(t, *carry) -> (*carry, *outputs)`` for t in 0..time-1 (or back), stacking
-    the outputs: returns (*final carry, *stacked outputs (time, ...))."""
+def _scan(step, initial, sequences, outputs: int, reverse: bool = False):
+    """Run ``step(*carry, *slices) -> (*carry, *outputs)`` over the time steps of
+    ``sequences`` (tensors (time, ...)), first to last or back, where ``slices`` are the
+    sequences' entries at that step; returns (*final carry, *stacked outputs (time, ...)).
+
+    Each step's slices reach it through the loop's state, read one step ahead at the end of
+    the step before: left inside the step, XLA fuses every ``sequence[t]`` into the pointwise
+    work that uses it, and on a CPU those fused reads took as long as the step's matmul
+    (LSTM 128, batch 64: forward loop 19 ms against 10 ms per 100 steps).
+    """
+    time = tf.shape(sequences[0])[0]
+    first, last = (time - 1, 0) if reverse else (0, time - 1)
     arrays = tuple(tf.TensorArray(initial[0].dtype, size=time) for _ in range(outputs))
-    carries = len(initial)
+    carries, inputs = len(initial), len(sequences)
 
     def body(t, *values):
-        results = step(t, *values[:carries])
+        slices = values[carries:carries + inputs]
+        results = step(*values[:carries], *slices)
         written = [array.write(t, value) for array, value in
-                   zip(values[carries:], results[carries:], strict=True)]
-        return (t - 1 if reverse else t + 1, *results[:carries], *written)
+                   zip(values[carries + inputs:], results[carries:], strict=True)]
+        following = t - 1 if reverse else t + 1
+        ahead = tf.clip_by_value(following, 0, time - 1)
+        return (following, *results[:carries], *[sequence[ahead] for sequence in sequences],
+                *written)
 
-    final = tf.while_loop(lambda t, *_: (t >= 0) if reverse else (t < time), body,
-                          (time - 1 if reverse else 0, *initial, *arrays),
+    final = tf.while_loop(lambda t, *_: (t >= last) if reverse else (t <= last), body,
+                          (first, *initial, *[sequence[first] for sequence in sequences],
+                           *arrays),
                           maximum_iterations=time)
-    return (*final[1:1 + carries], *[array.stack() for array in final[1 + carries:]])
+    return (*final[1:1 + carries],
+            *[array.stack() for array in final[1 + carries + inputs:]])
 
 
 @_compiled
 def _simple_rnn_forward(inputs, h0, recurrent_kernel):
-    def step(t, h):
-        h = tf.tanh(inputs[t] + tf.matmul(h, recurrent_kernel))
+    def step(h, x):
+        h = tf.tanh(x + tf.matmul(h, recurrent_kernel))
         return h, h
-    return _scan(step, (h0,), tf.shape(inputs)[0], outputs=1)
+    return _scan(step, (h0,), (inputs,), outputs=1)
 
 
 @_compiled
 def _simple_rnn_backward(states, d_states, d_h, recurrent_kernel):
-    def step(t, dh):
-        dpre = (dh + d_states[t]) * (1.0 - tf.square(states[t]))
+    def step(dh, state, d_state):
+        dpre = (dh + d_state) * (1.0 - tf.square(state))
         return tf.matmul(dpre, recurrent_kernel, transpose_b=True), dpre
-    return _scan(step, (d_h,), tf.shape(states)[0], outputs=1, reverse=True)
+    return _scan(step, (d_h,), (states, d_states), outputs=1, reverse=True)
 
 
 @tf.custom_gradient
@@ -158,29 +173,30 @@ def _simple_rnn(x, h0, kernel, recurrent_kernel, bias):
 
 @_compiled
 def _lstm_forward(inputs, h0, c0, recurrent_kernel):
-    def step(t, h, c):
-        z = inputs[t] + tf.matmul(h, recurrent_kernel)
+    def step(h, c, x):
+        z = x + tf.matmul(h, recurrent_kernel)
         i, f, g, o = tf.split(z, 4, axis=1)
         i, f, g, o = tf.sigmoid(i), tf.sigmoid(f), tf.tanh(g), tf.sigmoid(o)
         c = f * c + i * g
         h = o * tf.tanh(c)
         return h, c, h, c, tf.concat([i, f, g, o], axis=1)
-    return _scan(step, (h0, c0), tf.shape(inputs)[0], outputs=3)
+    return _scan(step, (h0, c0), (inputs,), outputs=3)
 
 
 @_compiled
 def _lstm_backward(cells, gates, c0, d_states, d_h, d_c, recurrent_kernel):
     previous_cells = _previous(c0, cells)
 
-    def step(t, dh, dc):
-        i, f, g, o = tf.split(gates[t], 4, axis=1)
-        tanh_c = tf.tanh(cells[t])
-        dh = dh + d_states[t]
+    def step(dh, dc, gate, cell, previous_cell, d_state):
+        i, f, g, o = tf.split(gate, 4, axis=1)
+        tanh_c = tf.tanh(cell)
+        dh = dh + d_state
         dc = dc + dh * o * (1.0 - tf.square(tanh_c))
-        dpre = tf.concat([dc * g * i * (1.0 - i), dc * previous_cells[t] * f * (1.0 - f),
+        dpre = tf.concat([dc * g * i * (1.0 - i), dc * previous_cell * f * (1.0 - f),
                           dc * i * (1.0 - tf.square(g)), dh * tanh_c * o * (1.0 - o)], axis=1)
         return tf.matmul(dpre, recurrent_kernel, transpose_b=True), dc * f, dpre
-    return _scan(step, (d_h, d_c), tf.shape(cells)[0], outputs=1, reverse=True)
+    return _scan(step, (d_h, d_c), (gates, cells, previous_cells, d_states), outputs=1,
+                 reverse=True)
 
 
 @tf.custom_gradient
@@ -201,28 +217,28 @@ def _lstm(x, h0, c0, kernel, recurrent_kernel, bias):
 
 @_compiled
 def _gru_forward(inputs, h0, recurrent_kernel, recurrent_bias):
-    def step(t, h):
-        x_z, x_r, x_h = tf.split(inputs[t], 3, axis=1)
+    def step(h, x):
+        x_z, x_r, x_h = tf.split(x, 3, axis=1)
         r_z, r_r, r_h = tf.split(tf.matmul(h, recurrent_kernel) + recurrent_bias, 3, axis=1)
         z, r = tf.sigmoid(x_z + r_z), tf.sigmoid(x_r + r_r)
         candidate = tf.tanh(x_h + r * r_h)
         h = z * h + (1.0 - z) * candidate
         return h, h, tf.concat([z, r, candidate, r_h], axis=1)
-    return _scan(step, (h0,), tf.shape(inputs)[0], outputs=2)
+    return _scan(step, (h0,), (inputs,), outputs=2)
 
 
 @_compiled
 def _gru_backward(previous, gates, d_states, d_h, recurrent_kernel):
-    def step(t, dh):
-        z, r, candidate, r_h = tf.split(gates[t], 4, axis=1)
-        dh = dh + d_states[t]
+    def step(dh, gate, previous_state, d_state):
+        z, r, candidate, r_h = tf.split(gate, 4, axis=1)
+        dh = dh + d_state
         d_candidate = dh * (1.0 - z) * (1.0 - tf.square(candidate))
-        d_z = dh * (previous[t] - candidate) * z * (1.0 - z)
+        d_z = dh * (previous_state - candidate) * z * (1.0 - z)
         d_r = d_candidate * r_h * r * (1.0 - r)
         d_recurrent = tf.concat([d_z, d_r, d_candidate * r], axis=1)
         dh_previous = dh * z + tf.matmul(d_recurrent, recurrent_kernel, transpose_b=True)
         return dh_previous, tf.concat([d_z, d_r, d_candidate], axis=1), d_recurrent
-    return _scan(step, (d_h,), tf.shape(gates)[0], outputs=2, reverse=True)
+    return _scan(step, (d_h,), (gates, previous, d_states), outputs=2, reverse=True)
 
 
 @tf.custom_gradient
