@@ -124,13 +124,31 @@ def _prepared(shape: str, compile_kwargs: dict | None, use_cudnn: str | bool = "
         chosen = f"jit_compile={path.jit_compile}, steps_per_execution={path.steps_per_execution}"
     else:
         model.compile(optimizer="adam", loss=loss, **compile_kwargs)
-    model.fit(x, y, batch_size=BATCH, epochs=1, verbose=0)
+    model.fit(_batches(x, y), epochs=1, verbose=0)
     return model, x, y, chosen
 
 
+def _batches(x: np.ndarray, y: np.ndarray):
+    """``(x, y)`` in batches of :data:`BATCH` as a ``tf.data`` pipeline with autotuning off.
+
+    With NumPy arrays, ``fit`` builds an autotuned pipeline each epoch, and on 2 cores that
+    sometimes held the epoch's first batch back ~0.5 s (LSTM: 0.78 s epochs became 1.3 s in
+    3 of 24, none of 22 with autotuning off), which made some variants' rates jump between two
+    values (~790 and ~1,400 samples/s) from round to round. Every variant gets this pipeline.
+    """
+    import tensorflow as tf
+
+    options = tf.data.Options()
+    options.autotune.enabled = False
+    return (tf.data.Dataset.from_tensor_slices((x, y)).batch(BATCH).prefetch(1)
+            .with_options(options))
+
+
 def _keras_epoch(model, x, y):
+    batches = _batches(x, y)
+
     def epoch() -> int:
-        model.fit(x, y, batch_size=BATCH, epochs=1, verbose=0, shuffle=False)
+        model.fit(batches, epochs=1, verbose=0)
         return len(x)
 
     return epoch
