@@ -238,6 +238,16 @@ def _largest_recurrent_kernel(model) -> int:
     return max(sizes, default=0)
 
 
+def _generic_gated_loops(model) -> list[str]:
+    """Names of the LSTM/GRU layers that run Keras' generic loop (not the CPU kernel of
+    :mod:`course_lib.recurrent`)."""
+    from course_lib.recurrent import uses_cpu_kernel
+
+    return [layer.name for layer in find_recurrent_layers(model)
+            if isinstance(layer, (keras.layers.LSTM, keras.layers.GRU))
+            and not uses_cpu_kernel(layer)]
+
+
 def _layers_without_xla(model) -> list[str]:
     """Names of layers that declare they cannot be compiled by XLA."""
     return [layer.name for layer in walk_layers(model) if not layer.supports_jit]
@@ -267,7 +277,11 @@ def choose_fast_path(model, data=None) -> FastPath:
     off for models with cuDNN layers, whose fused kernels XLA cannot compile). On a CPU there is
     no cuDNN; XLA is used when every layer supports it, the sequences have one fixed length
     (XLA compiles the model again for every new input shape) and the recurrent steps are small
-    (:data:`XLA_MAX_RECURRENT_WEIGHTS`). Steps per execution is
+    (:data:`XLA_MAX_RECURRENT_WEIGHTS`), and no LSTM or GRU runs Keras' generic loop: XLA
+    trained those slower than TensorFlow's own kernels (``python -m course_lib.bench``, each
+    variant in its own process, 2-core Xeon: LSTM 128 with 16 steps per call 1,877 samples/s
+    without XLA, 1,489 with; GRU 128 3,169 and 2,980), while SimpleRNN 64 gained (8,548 and
+    13,270). Steps per execution is
     :data:`CPU_STEPS_PER_EXECUTION` on a CPU, except for those large recurrent steps: there it
     is 1, because several steps per call put the whole training step inside a loop of its own,
     which nests the recurrent layer's loop and its gradient, and that costs a large step more
@@ -299,6 +313,10 @@ def choose_fast_path(model, data=None) -> FastPath:
                                                        " (pass data= if they do not)") + one_step)
     if large:
         return FastPath("CPU", False, steps, f"XLA off{one_step}; both measured slower there")
+    gated = _generic_gated_loops(model)
+    if gated:
+        return FastPath("CPU", False, steps, f"XLA off: Keras' LSTM/GRU loop ({gated[0]!r}) "
+                        "trains faster without it on a CPU; several steps per call")
     return FastPath("CPU", True, steps, "XLA on, several steps per call")
 
 

@@ -66,11 +66,24 @@ def _adding_model(cell: str = "lstm", units: int = 16, length: int = 20):
 
 
 def test_fast_path_on_a_cpu_compiles_small_recurrent_models_with_xla():
-    model = _adding_model("gru", 16)
+    model = _adding_model("simple_rnn", 16)
     path = training.fast_compile(model, keras.optimizers.Adam(1e-3), "mse")
     assert (path.device, path.jit_compile, path.steps_per_execution) == ("CPU", True, 16)
     assert model.jit_compile is True and model.steps_per_execution == 16
     assert "jit_compile=True" in str(path)
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_fast_path_leaves_xla_off_for_keras_gated_loops_on_a_cpu(cell):
+    from course_lib import recurrent
+
+    path = training.choose_fast_path(_adding_model(cell, 16))
+    assert (path.jit_compile, path.steps_per_execution) == (False, 16)
+    assert "LSTM/GRU loop" in path.reason
+    inputs = keras.Input((20, 2))  # the same cell on the course's CPU kernel keeps XLA
+    layer = recurrent.LAYERS[cell](16, cpu_kernel=True)
+    kernel_model = keras.Model(inputs, keras.layers.Dense(1)(layer(inputs)))
+    assert training.choose_fast_path(kernel_model).jit_compile is True
 
 
 def test_fast_path_leaves_xla_and_multi_step_calls_off_for_a_large_language_model():
@@ -87,7 +100,7 @@ def test_fast_path_leaves_xla_and_multi_step_calls_off_for_a_large_language_mode
 def test_fast_path_uses_xla_only_for_sequences_of_one_length():
     from course_lib import models, text
 
-    model = models.char_lm(vocab_size=20, units=16, cell="gru")  # ids: (batch, None)
+    model = models.char_lm(vocab_size=20, units=16, cell="simple_rnn")  # ids: (batch, None)
     assert "vary in length" in training.choose_fast_path(model).reason
     fixed = text.next_token_dataset(np.arange(2000) % 20, 50, 16, shuffle=False)
     assert training.choose_fast_path(model, data=fixed).jit_compile is True
@@ -110,7 +123,7 @@ class _NoXla(keras.layers.Layer):
 def test_fast_path_falls_back_with_a_one_line_notice(capsys):
     inputs = keras.Input((20, 2))
     x = _NoXla(name="string_ops")(inputs)
-    model = keras.Model(inputs, keras.layers.Dense(1)(keras.layers.GRU(4)(x)))
+    model = keras.Model(inputs, keras.layers.Dense(1)(keras.layers.SimpleRNN(4)(x)))
     path = training.fast_compile(model, "adam", "mse")
     printed = capsys.readouterr().out.strip().splitlines()
     assert len(printed) == 1 and "'string_ops' cannot be compiled by XLA" in printed[0]
@@ -162,7 +175,8 @@ def test_same_seeded_model_reaches_comparable_loss_on_plain_and_fast_paths():
         if name == "plain":
             model.compile(keras.optimizers.Adam(1e-2), "mse")
         else:
-            assert training.fast_compile(model, keras.optimizers.Adam(1e-2), "mse").jit_compile
+            path = training.fast_compile(model, keras.optimizers.Adam(1e-2), "mse")
+            assert path.steps_per_execution == 16  # LSTM: 16 steps per call, XLA off
         first = model.train_on_batch(x_add[:64], y_add[:64])
         history = model.fit(x_add, y_add, batch_size=64, epochs=5, verbose=0, shuffle=False)
         results[name] = (first, history.history["loss"][-1])
