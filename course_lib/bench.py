@@ -124,7 +124,7 @@ def _prepared(shape: str, compile_kwargs: dict | None, use_cudnn: str | bool = "
         chosen = f"jit_compile={path.jit_compile}, steps_per_execution={path.steps_per_execution}"
     else:
         model.compile(optimizer="adam", loss=loss, **compile_kwargs)
-    model.fit(_batches(x, y), epochs=1, verbose=0)
+    model.fit(_batches(x, y), epochs=1, verbose=0, shuffle=False)
     return model, x, y, chosen
 
 
@@ -148,7 +148,7 @@ def _keras_epoch(model, x, y):
     batches = _batches(x, y)
 
     def epoch() -> int:
-        model.fit(batches, epochs=1, verbose=0)
+        model.fit(batches, epochs=1, verbose=0, shuffle=False)
         return len(x)
 
     return epoch
