@@ -46,6 +46,9 @@ def _on_gpu() -> bool:
 #: On 2 cores of a Xeon where TensorFlow runs oneDNN (three bench runs, 2026-12), the kernel
 #: without XLA beat plain Keras on LSTM (1.34-1.42x) and GRU (1.26-1.78x) but not the fast path
 #: with Keras' layers (LSTM 1.54-1.63x), and the char-LM not at all (0.94-1.14x): no change.
+#: Those runs fed NumPy arrays, whose autotuned input pipeline stalled some epochs ~0.5 s; with
+#: the bench's stall-free input (one run, 2026-12) the kernel gave SimpleRNN 1.45x, LSTM 0.79x,
+#: GRU 1.17x and the char-LM 1.13x plain Keras: still no change for LSTM; GRU left for later.
 CPU_KERNEL_BY_DEFAULT = {"SimpleRNN": True, "LSTM": False, "GRU": False}
 
 

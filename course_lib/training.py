@@ -178,8 +178,8 @@ class EpochTimer(keras.callbacks.Callback):
 #: Below this many weights in its largest recurrent kernel, a model's time steps are small enough
 #: that per-operation overhead dominates on a CPU and XLA's fusion pays; above it the step is a
 #: large matrix product that TensorFlow's own kernels already run well (measured with
-#: ``python -m course_lib.bench``: XLA helps SimpleRNN 64 and GRU/LSTM 128, and slows a
-#: 256-unit LSTM language model).
+#: ``python -m course_lib.bench``: XLA helps SimpleRNN 64 and slows a 256-unit LSTM language
+#: model; Keras' LSTM/GRU loops keep it off at every size, see :func:`choose_fast_path`).
 XLA_MAX_RECURRENT_WEIGHTS = 100_000
 #: Training steps per call into the compiled graph on a CPU (fewer Python round trips), for all
 #: but the large recurrent steps of :data:`XLA_MAX_RECURRENT_WEIGHTS` (see
