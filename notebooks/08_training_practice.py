@@ -286,7 +286,7 @@ if PROFILE == "fast":  # 0.070, 0.076, 0.082 lower on seeds 0, 1, 2: far beyond 
 # | training loss falls, validation loss rises | overfitting | dropout between layers, early stopping with the best weights, a smaller model or vocabulary | notebook 05, section 5 |
 # | loss stalls high, or jumps around late in training | learning rate too high for a constant rate | lower it; warm-up and decay | section 2; notebook 03, section 6 |
 # | slow training on a GPU | a layer is not on the cuDNN kernel (`recurrent_dropout`, a non-tanh activation, `unroll`, no bias, left padding) | `runtime.cudnn_eligibility(layer, mask=...)` names the argument | below; notebook 03, section 7; notebook 05, section 2 |
-# | slow training on a CPU | per-step overhead of plain `compile` | `training.fast_settings` (XLA for small models, several steps per call); bucket sentences by length | notebook 01; notebook 05, section 6; `python -m course_lib.bench` |
+# | slow training on a CPU | per-step overhead of plain `compile` | `training.fast_settings` (several steps per call; XLA for small SimpleRNN models); bucket sentences by length | notebook 01; notebook 05, section 6; `python -m course_lib.bench` |
 # | the model cannot use long-range context | SimpleRNN's vanishing gradient; a window shorter than the dependency; a fixed-size state for a long source | LSTM/GRU; longer windows or stateful training; attention | notebooks 02, 03 (sections 3 and 5), 06 (attention), 07 (receptive fields) |
 #
 # The first two rows and the cuDNN row, reproduced. **NaN**: a SimpleRNN with a ReLU activation on notebook 02's adding problem, trained with plain SGD at a rate of 0.5, with and without clipping the global gradient norm to 1:
