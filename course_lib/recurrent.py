@@ -118,8 +118,9 @@ def _scan(step, initial, sequences, outputs: int, reverse: bool = False):
 
     Each step's slices reach it through the loop's state, read one step ahead at the end of
     the step before: left inside the step, XLA fuses every ``sequence[t]`` into the pointwise
-    work that uses it, and on a CPU those fused reads took as long as the step's matmul
-    (LSTM 128, batch 64: forward loop 19 ms against 10 ms per 100 steps).
+    work that uses it, and on a CPU those fused reads cost about as much as the step's matmul
+    (LSTM 128, batch 64, 100 steps: backward loop 23.3 -> 18.2 ms; the forward loop stayed
+    ~17 ms, most of the saving there going to writing its three outputs).
     """
     time = tf.shape(sequences[0])[0]
     first, last = (time - 1, 0) if reverse else (0, time - 1)
