@@ -30,7 +30,8 @@ K = TypeVar("K")
 __all__ = [
     "Contender", "compare_contenders", "compare_cells", "EpochMetric", "contender_table",
     "median_seconds", "interleaved_rounds", "PassCost", "memory_stats_device",
-    "forward_backward_cost", "scaling_curves", "loglog_slope", "StreamingCost", "streaming_costs",
+    "forward_backward_cost", "output_and_gradient_gap", "scaling_curves", "loglog_slope",
+    "StreamingCost", "streaming_costs",
 ]
 
 
@@ -238,6 +239,28 @@ def _gradient_pass(layer: keras.layers.Layer, inputs: np.ndarray) -> Callable[[]
             gradient.numpy()  # wait for the result
 
     return run
+
+
+def output_and_gradient_gap(layer: keras.layers.Layer, reference: keras.layers.Layer,
+                            inputs: np.ndarray) -> float:
+    """Largest difference between two built layers holding the same weights, over their outputs
+    and the gradients of ``sum(output ** 2)`` with respect to the inputs (batch, time, features)
+    and to each weight (in the layers' weight order); each tensor's largest absolute difference
+    is divided by its largest magnitude in ``reference`` when that exceeds 1 (a weight's
+    gradient sums over the batch and the steps, so float32 round-off grows with it)."""
+    x = tf.constant(inputs)
+
+    def outputs_and_gradients(of):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            outputs = of(x)
+            loss = tf.reduce_sum(tf.square(outputs))
+        return [outputs, *tape.gradient(loss, [x, *of.trainable_weights])]
+
+    pairs = zip(outputs_and_gradients(layer), outputs_and_gradients(reference), strict=True)
+    return max(float(tf.reduce_max(tf.abs(mine - theirs))
+                     / max(1.0, float(tf.reduce_max(tf.abs(theirs)))))
+               for mine, theirs in pairs)
 
 
 def _peak_bytes(run: Callable[[], None]) -> int | None:

@@ -1,9 +1,13 @@
 """Model builders shared by the notebooks. Each returns a plain ``keras.Model``: inspect it with
-``summary()``, train it with ``fit``. Recurrent layers keep Keras' cuDNN-eligible defaults."""
+``summary()``, train it with ``fit``. Recurrent layers are the course's
+(:mod:`course_lib.recurrent`): Keras' classes, defaults and weights, cuDNN on a GPU, and on a
+CPU the course's kernel where it measured faster than Keras' loop."""
 
 from __future__ import annotations
 
 import keras
+
+from course_lib import recurrent
 
 __all__ = [
     "RECURRENT_LAYERS", "recurrent_layer", "char_lm", "recurrent_param_count", "forecaster",
@@ -15,11 +19,14 @@ RECURRENT_LAYERS = {"simple_rnn": "SimpleRNN", "lstm": "LSTM", "gru": "GRU"}
 
 
 def recurrent_layer(cell: str, units: int, **kwargs):
-    """``keras.layers.SimpleRNN``/``LSTM``/``GRU`` by short name (``"simple_rnn"|"lstm"|"gru"``)."""
+    """The course's ``SimpleRNN``/``LSTM``/``GRU`` by short name (``"simple_rnn"|"lstm"|"gru"``):
+    subclasses of ``keras.layers.*`` with the same arguments and weights, that train with
+    :mod:`course_lib.recurrent`'s CPU kernel where :data:`~course_lib.recurrent.
+    CPU_KERNEL_BY_DEFAULT` says it is faster (``cpu_kernel=`` overrides)."""
 
     if cell not in RECURRENT_LAYERS:
         raise ValueError(f"unknown cell {cell!r}; choose one of {', '.join(RECURRENT_LAYERS)}")
-    return getattr(keras.layers, RECURRENT_LAYERS[cell])(units, **kwargs)
+    return getattr(recurrent, RECURRENT_LAYERS[cell])(units, **kwargs)
 
 
 def char_lm(vocab_size: int, units: int = 256, embedding_dim: int = 32, cell: str = "simple_rnn",

@@ -19,8 +19,9 @@ Where the kernel does not apply — a GPU (cuDNN is used), a padding mask, recur
 another backend — the layer runs Keras' own code unchanged. The tests check outputs, final
 states and every gradient against ``keras.layers.*`` on the same weights.
 
-Measured, the kernel pays off for SimpleRNN only: LSTM and GRU have it, tested, but use it only
-when asked (``cpu_kernel=True``); see :data:`CPU_KERNEL_BY_DEFAULT`.
+Measured, the kernel pays off for SimpleRNN and GRU; the LSTM has it, tested, but uses it only
+when asked (``cpu_kernel=True``); see :data:`CPU_KERNEL_BY_DEFAULT`. The course's models
+(:func:`course_lib.models.recurrent_layer`) are built from these classes.
 """
 
 from __future__ import annotations
@@ -38,18 +39,16 @@ def _on_gpu() -> bool:
     return bool(tf.config.list_logical_devices("GPU"))
 
 
-#: Whether each class uses the CPU kernel when ``cpu_kernel`` is not given. Measured on the
-#: course's 2-core machine (``python -m course_lib.bench``, rows "plain Keras" and "course
-#: layers"): SimpleRNN trains 1.1-1.9x faster with it; LSTM (0.76-0.82x at 128 units, ~1.0x at
-#: 256) and GRU (1.0-1.17x, within the run-to-run noise) do not gain, because TensorFlow's own
-#: differentiated loop costs as much per step as the hand-written one; so they keep Keras'.
-#: On 2 cores of a Xeon where TensorFlow runs oneDNN (three bench runs, 2026-12), the kernel
-#: without XLA beat plain Keras on LSTM (1.34-1.42x) and GRU (1.26-1.78x) but not the fast path
-#: with Keras' layers (LSTM 1.54-1.63x), and the char-LM not at all (0.94-1.14x): no change.
-#: Those runs fed NumPy arrays, whose autotuned input pipeline stalled some epochs ~0.5 s; with
-#: the bench's stall-free input (one run, 2026-12) the kernel gave SimpleRNN 1.45x, LSTM 0.79x,
-#: GRU 1.17x and the char-LM 1.13x plain Keras: still no change for LSTM; GRU left for later.
-CPU_KERNEL_BY_DEFAULT = {"SimpleRNN": True, "LSTM": False, "GRU": False}
+#: Whether each class uses the CPU kernel when ``cpu_kernel`` is not given: where it trains faster
+#: than Keras' own loop under the settings :func:`course_lib.training.choose_fast_path` picks for
+#: each (the kernel keeps XLA; Keras' LSTM/GRU loop runs without it). Measured on the course's
+#: 2-core Xeon (oneDNN on), one variant per process, stall-free input, median of 5 epochs,
+#: samples/s, Keras' loop vs the kernel (2026-12): SimpleRNN 64 13,270 vs 13,121 (equal; without
+#: XLA, 8,548 vs 12,093), GRU 128 3,169 vs 4,024, LSTM 128 1,877 vs 1,444, char-LM (LSTM 256)
+#: 508 vs 534. The LSTM keeps Keras' loop: its forward step costs the kernel as much as Keras',
+#: and the kernel's backward (one matmul a step, two after the loop) more than TensorFlow's
+#: differentiated loop on this CPU (35-38 vs 45-48 ms a batch of 64 at 128 units).
+CPU_KERNEL_BY_DEFAULT = {"SimpleRNN": True, "LSTM": False, "GRU": True}
 
 
 def uses_cpu_kernel(layer: keras.layers.RNN, mask=None) -> bool:

@@ -43,7 +43,8 @@ import keras
 import matplotlib.pyplot as plt
 import numpy as np
 
-from course_lib import checks, comparison, data, forecast, models, runtime, scratch, training
+from course_lib import (checks, comparison, data, forecast, models, recurrent, runtime,
+                        scratch, training)
 
 PROFILE = runtime.setup(seed=42)
 
@@ -210,6 +211,35 @@ plt.show()
 
 # %% [markdown]
 # The parameter counts follow the number of gates (1 : 4 : 3, plus the GRU's extra bias row), and the formula matches Keras exactly. The multiply-adds per step follow the same ratio, but the training times do not (the ratios are printed under the table): at 32 units a step's matrix products are small, and the fixed cost of every step of the loop is a large part of its time. Read the seconds as *this machine's* measurement at this size, not as a law; on a GPU, LSTM and GRU would run on cuDNN and SimpleRNN would not. For accuracy, compare the validation MAE with the naive and linear baselines on the same years (section 3). Sixty steps is long in steps (notebook 03's adding problem had 100), but what decides the next year of sunspots is mostly recent: the level and phase of the current cycle. That is why the gated cells' edge is much smaller here than on a task where one value 100 steps back decides the answer, and why the two seeds disagree about the order of the cells.
+#
+# ### The GRU these models train with on a CPU
+#
+# `models.forecaster` builds its recurrent layer with `models.recurrent_layer`, which returns the course's subclasses of Keras' layers (`course_lib.recurrent`): the same arguments, the same weights, and cuDNN on a GPU. On a CPU, Keras runs a GRU as a loop of TensorFlow operations, one per gate computation and step, and differentiates that loop operation by operation. The course's GRU computes the input projections of all steps in one matrix product, runs the recurrence as one XLA-compiled loop, and has a hand-written backward pass with one matrix product per step. It must be the same function, so the next cell copies a Keras GRU's weights into the course's and compares outputs and gradients on a batch of training windows (relative to each tensor's largest value: a weight's gradient sums over 64 windows × 60 steps). Then it times a gradient pass of each (median of several).
+
+# %%
+windows = next(iter(train_ds))[0].numpy()  # (64, WINDOW, 1), scaled
+keras_gru = keras.layers.GRU(CONFIG["units"])
+course_gru = models.recurrent_layer("gru", CONFIG["units"])
+keras_gru.build(windows.shape)
+course_gru.build(windows.shape)
+course_gru.set_weights(keras_gru.get_weights())
+gradient_gap = comparison.output_and_gradient_gap(course_gru, keras_gru, windows)
+print(f"{type(course_gru).__module__}.{type(course_gru).__name__} is a keras.layers.GRU: "
+      f"{isinstance(course_gru, keras.layers.GRU)}; its CPU kernel runs here: "
+      f"{recurrent.uses_cpu_kernel(course_gru)}")
+print(f"outputs and gradients, largest |course - Keras| relative to Keras' largest value: "
+      f"{gradient_gap:.1e}")
+assert gradient_gap < 1e-5
+pass_seconds = {name: comparison.forward_backward_cost(layer, windows, repeats=5).seconds
+                for name, layer in (("Keras", keras_gru), ("course", course_gru))}
+print(f"one gradient pass, batch of 64 windows of {WINDOW} months: Keras "
+      f"{pass_seconds['Keras'] * 1e3:.1f} ms, course {pass_seconds['course'] * 1e3:.1f} ms "
+      f"({pass_seconds['Keras'] / pass_seconds['course']:.1f}x)")
+if recurrent.uses_cpu_kernel(course_gru):
+    assert pass_seconds["course"] < pass_seconds["Keras"], pass_seconds
+
+# %% [markdown]
+# Equal to float32 precision, and faster on this CPU (the ratio is printed above). The same holds for the SimpleRNN. So section 4's times compare implementations as well as cells: on a CPU, its SimpleRNN and GRU ran the course's kernel and its LSTM ran Keras' loop. For the LSTM, the course's kernel measured slower than Keras' own loop on the course's 2-core machine, so the course's `LSTM` runs Keras' code unless asked (`cpu_kernel=True`): `python -m course_lib.bench` measures all three against plain Keras and PyTorch.
 #
 # ## 5 · Test results and multi-step forecasts
 #

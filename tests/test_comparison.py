@@ -207,3 +207,16 @@ def test_validation_dates_are_neither_training_nor_test_dates():
     source, iso = contenders.validation_dates(task, n=80)
     assert source.shape[0] == len(iso) == 80
     assert not set(iso) & ({d for _, d, _ in task.train} | {d for _, d, _ in task.test})
+
+
+def test_output_and_gradient_gap_is_zero_for_a_copy_and_sees_one_changed_weight():
+    x = np.random.default_rng(0).normal(size=(2, 5, 3)).astype("float32")
+    layer, copy = keras.layers.GRU(4), keras.layers.GRU(4)
+    layer.build(x.shape)
+    copy.build(x.shape)
+    copy.set_weights(layer.get_weights())
+    assert comparison.output_and_gradient_gap(layer, copy, x) == 0.0
+    bias = copy.get_weights()[2]
+    bias[1, 0] += 1e-3  # one recurrent bias entry of the update gate
+    copy.set_weights([*copy.get_weights()[:2], bias])
+    assert 1e-6 < comparison.output_and_gradient_gap(layer, copy, x) < 1e-2

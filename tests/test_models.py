@@ -4,7 +4,7 @@ import keras
 import numpy as np
 import pytest
 
-from course_lib import models
+from course_lib import models, recurrent
 
 
 @pytest.mark.parametrize("cell", ["simple_rnn", "lstm", "gru"])
@@ -12,6 +12,15 @@ def test_char_lm_maps_ids_to_logits_per_step(cell):
     model = models.char_lm(vocab_size=11, units=8, embedding_dim=4, cell=cell)
     logits = model(np.ones((2, 5), dtype="int32"))
     assert tuple(logits.shape) == (2, 5, 11)
+
+
+@pytest.mark.parametrize("cell", models.RECURRENT_LAYERS)
+def test_recurrent_layers_are_the_course_classes_with_the_measured_kernel_default(cell):
+    layer = models.recurrent_layer(cell, 8)
+    course_class = getattr(recurrent, models.RECURRENT_LAYERS[cell])
+    assert type(layer) is course_class and isinstance(layer, keras.layers.RNN)
+    assert layer.cpu_kernel == recurrent.CPU_KERNEL_BY_DEFAULT[course_class.__name__]
+    assert not models.recurrent_layer(cell, 8, cpu_kernel=False).cpu_kernel
 
 
 def test_unknown_cell_is_rejected():

@@ -162,3 +162,20 @@ def test_training_with_xla_follows_keras_step_for_step():
         weights.append(model.get_weights())
     for actual, expected in zip(weights[1], weights[0], strict=True):
         _close(actual, expected)
+
+
+@pytest.mark.parametrize("cell", ["SimpleRNN", "GRU"])
+def test_stateful_layers_carry_their_state_as_keras_does(cell):
+    x, _ = _data(cell)
+    keras.utils.set_random_seed(3)
+    reference = getattr(keras.layers, cell)(6, stateful=True, return_sequences=True)
+    reference.build(x.shape)
+    ours = getattr(recurrent, cell)(6, stateful=True, return_sequences=True, cpu_kernel=True)
+    ours.build(x.shape)
+    ours.set_weights(reference.get_weights())
+    assert recurrent.uses_cpu_kernel(ours)
+    for _ in range(2):  # the second batch starts from the first one's final state
+        _close(ours(x), reference(x))
+    reference.reset_state()
+    ours.reset_state()
+    _close(ours(x), reference(x))

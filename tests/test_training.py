@@ -77,12 +77,15 @@ def test_fast_path_on_a_cpu_compiles_small_recurrent_models_with_xla():
 def test_fast_path_leaves_xla_off_for_keras_gated_loops_on_a_cpu(cell):
     from course_lib import recurrent
 
-    path = training.choose_fast_path(_adding_model(cell, 16))
+    def model(layer):
+        inputs = keras.Input((20, 2))
+        return keras.Model(inputs, keras.layers.Dense(1)(layer(inputs)))
+
+    path = training.choose_fast_path(model(recurrent.LAYERS[cell](16, cpu_kernel=False)))
     assert (path.jit_compile, path.steps_per_execution) == (False, 16)
     assert "LSTM/GRU loop" in path.reason
-    inputs = keras.Input((20, 2))  # the same cell on the course's CPU kernel keeps XLA
-    layer = recurrent.LAYERS[cell](16, cpu_kernel=True)
-    kernel_model = keras.Model(inputs, keras.layers.Dense(1)(layer(inputs)))
+    # the same cell on the course's CPU kernel keeps XLA
+    kernel_model = model(recurrent.LAYERS[cell](16, cpu_kernel=True))
     assert training.choose_fast_path(kernel_model).jit_compile is True
 
 
