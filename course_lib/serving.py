@@ -18,6 +18,7 @@ on the same stream.
 
 from __future__ import annotations
 
+import inspect
 import time
 import warnings
 from collections.abc import Callable, Sequence
@@ -66,10 +67,19 @@ def step_model(lm: keras.Model) -> keras.Model:
 
 
 def export_saved_model(step: keras.Model, folder: str | Path) -> Path:
-    """Write ``step`` as a TensorFlow SavedModel (``keras.Model.export``; endpoint ``serve``)
-    to ``folder``; returns the folder."""
+    """Write ``step`` as a TensorFlow SavedModel (``keras.export.ExportArchive``; endpoint
+    ``serve``, taking the step's dict of inputs) to ``folder``; returns the folder."""
     folder = Path(folder)
-    step.export(str(folder), format="tf_saved_model", verbose=False)
+    # An explicit endpoint taking the step's dict of inputs: ``step.export`` traces a list of
+    # inputs on Keras 3.8 (the oldest the course admits), which a model built on a dict rejects.
+    signature = {name: tf.TensorSpec(tensor.shape, tensor.dtype, name=name)
+                 for name, tensor in step.input.items()}
+    archive = keras.export.ExportArchive()
+    archive.track(step)
+    archive.add_endpoint("serve", lambda inputs: step(inputs), input_signature=[signature])
+    quiet = ({"verbose": False} if "verbose" in inspect.signature(archive.write_out).parameters
+             else {})  # Keras 3.8 has no verbose and prints the endpoint
+    archive.write_out(str(folder), **quiet)
     return folder
 
 

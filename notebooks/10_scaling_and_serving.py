@@ -277,7 +277,7 @@ print(f"char LM: {lm.count_params():,} parameters, validation perplexity "
       "updates")
 
 # %% [markdown]
-# `serving.step_model` builds the step from the trained layers (shared, not copied); `serving.export_saved_model` writes it with `keras.Model.export` as a SavedModel, the format TensorFlow Serving and most clouds load; `serving.to_tflite` converts that SavedModel to TensorFlow Lite, the format for phones and microcontrollers (run by the LiteRT interpreter where installed, else TensorFlow's own). The three must produce the same logits and states, token after token:
+# `serving.step_model` builds the step from the trained layers (shared, not copied); `serving.export_saved_model` writes it with `keras.export.ExportArchive` (the machinery behind `keras.Model.export`, here with one endpoint, `serve`, that takes the step's dictionary of inputs) as a SavedModel, the format TensorFlow Serving and most clouds load; `serving.to_tflite` converts that SavedModel to TensorFlow Lite, the format for phones and microcontrollers (run by the LiteRT interpreter where installed, else TensorFlow's own). The three must produce the same logits and states, token after token:
 
 # %%
 step = serving.step_model(lm)
