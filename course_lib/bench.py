@@ -134,14 +134,14 @@ def _batches(x: np.ndarray, y: np.ndarray):
     With NumPy arrays, ``fit`` builds an autotuned pipeline each epoch, and on 2 cores that
     sometimes held the epoch's first batch back ~0.5 s (LSTM: 0.78 s epochs became 1.3 s in
     3 of 24, none of 22 with autotuning off), which made some variants' rates jump between two
-    values (~790 and ~1,400 samples/s) from round to round. Every variant gets this pipeline.
+    values (~790 and ~1,400 samples/s) from round to round. Every variant gets this pipeline
+    (:func:`course_lib.training.steady_input`, one batch ahead).
     """
     import tensorflow as tf
 
-    options = tf.data.Options()
-    options.autotune.enabled = False
-    return (tf.data.Dataset.from_tensor_slices((x, y)).batch(BATCH).prefetch(1)
-            .with_options(options))
+    from course_lib.training import steady_input
+
+    return steady_input(tf.data.Dataset.from_tensor_slices((x, y)).batch(BATCH), prefetch=1)
 
 
 def _keras_epoch(model, x, y):

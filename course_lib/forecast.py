@@ -14,6 +14,8 @@ from dataclasses import dataclass
 import keras
 import numpy as np
 
+from course_lib.training import steady_input
+
 __all__ = [
     "Standardizer", "window_arrays", "windowed_dataset", "naive_forecast",
     "seasonal_naive_forecast", "LinearAutoregression", "mean_absolute_error",
@@ -74,7 +76,7 @@ def windowed_dataset(series: np.ndarray, window: int, horizon: int, first_target
         series[:, None], None, sequence_length=window + horizon, sequence_stride=1,
         start_index=first_target - window, end_index=end, batch_size=batch_size,
         shuffle=shuffle, seed=seed)
-    return dataset.map(lambda chunk: (chunk[:, :window], chunk[:, window:, 0]))
+    return steady_input(dataset.map(lambda chunk: (chunk[:, :window], chunk[:, window:, 0])))
 
 
 def naive_forecast(inputs: np.ndarray, horizon: int) -> np.ndarray:

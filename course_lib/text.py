@@ -17,6 +17,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from course_lib.training import steady_input
+
 __all__ = [
     "PAD", "UNK", "START", "END", "STANDARDIZE", "Vocabulary", "char_vocabulary",
     "word_vocabulary", "next_token_dataset", "stateful_next_token_dataset", "pad_batch",
@@ -120,7 +122,7 @@ def next_token_dataset(ids: np.ndarray, length: int, batch_size: int, shuffle: b
     dataset = tf.data.Dataset.from_tensor_slices((inputs, targets))
     if shuffle:
         dataset = dataset.shuffle(n_chunks, seed=seed, reshuffle_each_iteration=True)
-    return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+    return steady_input(dataset.batch(batch_size))
 
 
 def stateful_next_token_dataset(ids: np.ndarray, length: int, batch_size: int):
@@ -144,7 +146,7 @@ def stateful_next_token_dataset(ids: np.ndarray, length: int, batch_size: int):
     streams = np.stack([ids[i * span: (i + 1) * span + 1] for i in range(batch_size)])
     inputs = streams[:, :-1].reshape(batch_size, windows_per_stream, length).transpose(1, 0, 2)
     targets = streams[:, 1:].reshape(batch_size, windows_per_stream, length).transpose(1, 0, 2)
-    return tf.data.Dataset.from_tensor_slices((inputs, targets))
+    return steady_input(tf.data.Dataset.from_tensor_slices((inputs, targets)))
 
 
 def pad_batch(sequences: Sequence[np.ndarray], length: int | None = None) -> np.ndarray:
@@ -192,7 +194,7 @@ def padded_dataset(sequences: Sequence[np.ndarray], targets, batch_size: int,
     batches = padded_batch_count([len(s) for s in sequences], bucket_boundaries or [],
                                  batch_size)
     dataset = dataset.apply(tf.data.experimental.assert_cardinality(batches))
-    return dataset.prefetch(tf.data.AUTOTUNE)
+    return steady_input(dataset)
 
 
 def padded_batch_count(lengths: Sequence[int], boundaries: Sequence[int],
@@ -274,7 +276,7 @@ def tagging_dataset(words: Sequence[np.ndarray], chars: Sequence[np.ndarray],
     dataset = dataset.padded_batch(batch_size)
     batches = -(-len(words) // batch_size)
     dataset = dataset.apply(tf.data.experimental.assert_cardinality(batches))
-    return dataset.prefetch(tf.data.AUTOTUNE)
+    return steady_input(dataset)
 
 
 def padding_share(lengths: Sequence[int], boundaries: Sequence[int], batch_size: int) -> float:
@@ -363,4 +365,4 @@ def teacher_forcing_dataset(sources: Sequence[Sequence[int]], targets: Sequence[
     per_bucket = np.bincount(np.searchsorted(boundaries, lengths, "right"))
     n_batches = int(sum(-(-count // batch_size) for count in per_bucket))
     dataset = dataset.apply(tf.data.experimental.assert_cardinality(n_batches))
-    return dataset.prefetch(tf.data.AUTOTUNE)
+    return steady_input(dataset)

@@ -6,6 +6,23 @@ import tensorflow as tf
 from course_lib import training
 
 
+def test_steady_input_turns_autotuning_off_and_keeps_the_batches():
+    batches = tf.data.Dataset.range(10).batch(3)
+    steady = training.steady_input(batches)
+    assert steady.options().autotune.enabled is False
+    assert [b.numpy().tolist() for b in steady] == [b.numpy().tolist() for b in batches]
+
+
+def test_the_course_pipelines_run_without_autotuning():
+    from course_lib import forecast, text
+
+    ids = np.arange(200)
+    pipelines = [text.next_token_dataset(ids, 5, 4), text.stateful_next_token_dataset(ids, 5, 4),
+                 text.padded_dataset([ids[:3], ids[:5]], [ids[:3], ids[:5]], batch_size=2),
+                 forecast.windowed_dataset(np.arange(100.0), 10, 2, 10, 90)]
+    assert [pipeline.options().autotune.enabled for pipeline in pipelines] == [False] * 4
+
+
 def test_global_norm_matches_tensorflow():
     tensors = [np.arange(6.0).reshape(2, 3), np.array([3.0, -4.0])]
     expected = float(tf.linalg.global_norm([tf.constant(t) for t in tensors]))
