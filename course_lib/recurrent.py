@@ -45,9 +45,11 @@ def _on_gpu() -> bool:
 #: 2-core Xeon (oneDNN on), one variant per process, stall-free input, median of 5 epochs,
 #: samples/s, Keras' loop vs the kernel (2026-12): SimpleRNN 64 13,270 vs 13,121 (equal; without
 #: XLA, 8,548 vs 12,093), GRU 128 3,169 vs 4,024, LSTM 128 1,877 vs 1,444, char-LM (LSTM 256)
-#: 508 vs 534. The LSTM keeps Keras' loop: its forward step costs the kernel as much as Keras',
-#: and the kernel's backward (one matmul a step, two after the loop) more than TensorFlow's
-#: differentiated loop on this CPU (35-38 vs 45-48 ms a batch of 64 at 128 units).
+#: 508 vs 534. The LSTM keeps Keras' loop. At 128 units, T 100, batch 64, the kernel's forward
+#: loop takes as long as Keras' (18 ms), but its backward (loop 19 ms, then the recurrent kernel's
+#: and the inputs' gradients, 8 ms) exceeds TensorFlow's differentiated loop (~20 ms): about
+#: 45 ms a batch against 36-38. Writing the (batch, 4 units) gates every step costs the forward
+#: loop ~6 ms of them.
 CPU_KERNEL_BY_DEFAULT = {"SimpleRNN": True, "LSTM": False, "GRU": True}
 
 
