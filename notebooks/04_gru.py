@@ -239,7 +239,7 @@ if recurrent.uses_cpu_kernel(course_gru):
     assert pass_seconds["course"] < pass_seconds["Keras"], pass_seconds
 
 # %% [markdown]
-# Equal to float32 precision, and faster on this CPU (the ratio is printed above). The same holds for the SimpleRNN. So section 4's times compare implementations as well as cells: on a CPU, its SimpleRNN and GRU ran the course's kernel and its LSTM ran Keras' loop. For the LSTM, the course's kernel measured slower than Keras' own loop on the course's 2-core machine, so the course's `LSTM` runs Keras' code unless asked (`cpu_kernel=True`): `python -m course_lib.bench` measures all three against plain Keras and PyTorch.
+# Equal to float32 precision, and faster on this CPU (the ratio is printed above). So section 4's times compare implementations as well as cells: on a CPU its GRU and SimpleRNN ran the course's kernel, its LSTM Keras' loop. The course's LSTM has a kernel too, tested equal to Keras', but on the course's 2-core machine it measured slower than Keras' own loop, so it runs Keras' code unless asked (`cpu_kernel=True`). `python -m course_lib.bench` times all three cells against plain Keras and PyTorch.
 #
 # ## 5 · Test results and multi-step forecasts
 #
