@@ -20,6 +20,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from course_lib.recurrent import uses_cpu_kernel
+
 __all__ = [
     "global_norm", "GradientNormLogger", "seconds_per_train_step", "reset_recurrent_states",
     "ProgressLine", "ResetStatesEachEpoch", "EpochTimer", "XLA_MAX_RECURRENT_WEIGHTS",
@@ -261,8 +263,6 @@ def _largest_recurrent_kernel(model) -> int:
 def _generic_gated_loops(model) -> list[str]:
     """Names of the LSTM/GRU layers that run Keras' generic loop (not the CPU kernel of
     :mod:`course_lib.recurrent`)."""
-    from course_lib.recurrent import uses_cpu_kernel
-
     return [layer.name for layer in find_recurrent_layers(model)
             if isinstance(layer, (keras.layers.LSTM, keras.layers.GRU))
             and not uses_cpu_kernel(layer)]
